@@ -1,0 +1,53 @@
+"""create_app(): routers, error handlers, middleware."""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+
+from shared.config import get_settings
+
+from functions.api.middleware import EdgeMiddleware
+from functions.api.problems import Problem, install_problem_handlers
+from functions.api.routes import health, tasks
+
+DESCRIPTION = """Each signed-in user's tasks. Send `Authorization: Bearer <JWT>`; the token's `sub`
+is the `{user_id}` of every task route. Errors are `application/problem+json` (RFC 9457)."""
+
+
+def create_app() -> FastAPI:
+    settings = get_settings()
+    logging.basicConfig(level=settings.log_level.upper(), format="%(message)s")
+    app = FastAPI(title="Tasks API", version="1.0.0", description=DESCRIPTION)
+    app.include_router(health.router)
+    app.include_router(tasks.router)
+    install_problem_handlers(app)
+    app.add_middleware(EdgeMiddleware)
+    if settings.cors_origins:
+        # Deployed, API Gateway answers CORS; this serves local front ends.
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
+            allow_headers=["Authorization", "Content-Type", "If-Match", "If-None-Match", "Idempotency-Key"],
+            expose_headers=["ETag", "Location", "Link", "X-Request-ID"],
+        )
+    _document_problem_schema(app)
+    return app
+
+
+def _document_problem_schema(app: FastAPI) -> None:
+    original = app.openapi
+
+    def openapi() -> dict[str, object]:
+        if app.openapi_schema is None:
+            schema = original()
+            schema.setdefault("components", {}).setdefault("schemas", {})["Problem"] = Problem.model_json_schema(
+                ref_template="#/components/schemas/{model}"
+            )
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]

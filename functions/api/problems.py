@@ -1,0 +1,107 @@
+"""RFC 9457 problem+json responses, and the handlers that turn every error into one."""
+
+from __future__ import annotations
+
+import json
+import logging
+from http import HTTPStatus
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from pydantic import BaseModel
+from sqlalchemy.exc import InterfaceError, OperationalError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import Response
+
+from shared.errors import DomainError, ServiceUnavailable
+
+PROBLEM_JSON = "application/problem+json"
+logger = logging.getLogger("tasks_api")
+
+
+class ValidationIssue(BaseModel):
+    loc: list[str | int]
+    msg: str
+    type: str
+
+
+class Problem(BaseModel):
+    type: str
+    title: str
+    status: int
+    detail: str
+    request_id: str
+    errors: list[ValidationIssue] | None = None
+
+
+def problem_type(slug: str | None) -> str:
+    return f"urn:tasks-api:problem:{slug}" if slug else "about:blank"
+
+
+def problem_body(status: int, detail: str, request_id: str, *, slug: str | None = None, title: str | None = None, errors: list[dict[str, Any]] | None = None) -> bytes:
+    body: dict[str, Any] = {
+        "type": problem_type(slug),
+        "title": title or HTTPStatus(status).phrase,
+        "status": status,
+        "detail": detail,
+        "request_id": request_id,
+    }
+    if errors is not None:
+        body["errors"] = errors
+    return json.dumps(body, separators=(",", ":")).encode()
+
+
+def problem(request: Request, status: int, detail: str, *, slug: str | None = None, title: str | None = None, headers: dict[str, str] | None = None, errors: list[dict[str, Any]] | None = None) -> Response:
+    request_id = getattr(request.state, "request_id", "-")
+    return Response(
+        problem_body(status, detail, request_id, slug=slug, title=title, errors=errors),
+        status_code=status,
+        media_type=PROBLEM_JSON,
+        headers=headers,
+    )
+
+
+def _issue(error: dict[str, Any]) -> dict[str, Any]:
+    # Never echo the input back: it may be huge or hold something the client should not see in logs.
+    return {"loc": [p if isinstance(p, int) else str(p) for p in error.get("loc", ())], "msg": str(error.get("msg", "")), "type": str(error.get("type", ""))}
+
+
+async def _validation_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, RequestValidationError)
+    errors = [_issue(e) for e in exc.errors()]
+    return problem(request, 422, "the request is not valid", slug="validation-error", errors=errors)
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, StarletteHTTPException)
+    detail = exc.detail if isinstance(exc.detail, str) else HTTPStatus(exc.status_code).phrase
+    return problem(request, exc.status_code, detail, headers=dict(exc.headers or {}))
+
+
+async def _domain_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, DomainError)
+    return problem(request, exc.status, exc.detail, slug=exc.slug, title=exc.title, headers=exc.headers)
+
+
+async def _database_error(request: Request, exc: Exception) -> Response:
+    # Connection refused or lost, statement or lock timeout: the database is the problem, not the
+    # request, so the client may retry. The driver's message (it can hold SQL) is logged, never sent.
+    logger.warning("database unavailable: %s", type(getattr(exc, "orig", exc)).__name__)
+    return await _domain_error(request, ServiceUnavailable("the database is unavailable; retry shortly"))
+
+
+def install_problem_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(DomainError, _domain_error)
+    app.add_exception_handler(OperationalError, _database_error)
+    app.add_exception_handler(InterfaceError, _database_error)
+
+
+def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI entries for the error statuses a route can answer with."""
+    return {
+        status: {"model": Problem, "description": HTTPStatus(status).phrase, "content": {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}}}
+        for status in statuses
+    }

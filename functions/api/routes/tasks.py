@@ -1,0 +1,149 @@
+"""Task routes: each one wires HTTP to a service call, nothing more."""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Body, Header, Query, Request, Response
+from fastapi.responses import JSONResponse
+from pydantic import AfterValidator, AwareDatetime
+from starlette.concurrency import run_in_threadpool
+
+from shared.models.idempotency import IDEMPOTENCY_KEY_MAX
+from shared.models.listing import LIST_LIMIT_DEFAULT, LIST_LIMIT_MAX, SORT_VALUES, Sort, Status, TaskQuery
+from shared.models.task import Priority, Task, TaskCompletion, TaskCreate, TaskPublic, TaskReplace, TaskStats, TaskUpdate, etag_of, normalize_tag
+from shared.services import tasks
+
+from functions.api.deps import CurrentOwner, CursorKey, IfMatch, IfNoneMatch, SessionDep, TaskId, UserId
+from functions.api.problems import problem_responses
+
+router = APIRouter(prefix="/api/{user_id}/tasks", tags=["tasks"], responses=problem_responses(401, 403, 413, 422, 503))
+_WRITE_ERRORS = problem_responses(404, 412, 415)
+_NO_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+SortValue = Literal.__getitem__(tuple(SORT_VALUES))  # type: ignore[attr-defined]
+
+
+def _visible(value: str | None) -> str | None:
+    if value is not None and _NO_CONTROL.search(value):
+        raise ValueError("must not contain control characters")
+    return value
+
+
+def _tags(values: list[str]) -> list[str]:
+    return list(dict.fromkeys(normalize_tag(v) for v in values))
+
+
+def _task_response(task: Task, status_code: int = 200, headers: dict[str, str] | None = None) -> JSONResponse:
+    body = TaskPublic.model_validate(task, from_attributes=True).model_dump(mode="json")
+    return JSONResponse(body, status_code=status_code, headers={"ETag": etag_of(task), **(headers or {})})
+
+
+@router.get("/stats", response_model=TaskStats)
+def task_stats(user_id: UserId, owner: CurrentOwner, session: SessionDep) -> TaskStats:
+    """Count the caller's tasks: total, pending, completed and overdue (not completed, due date passed)."""
+    return tasks.task_stats(session, owner_id=owner)
+
+
+@router.get(
+    "",
+    response_model=list[TaskPublic],
+    responses={**problem_responses(400), 200: {"headers": {"Link": {"description": 'The next page: `<url>; rel="next"`, when more tasks follow.', "schema": {"type": "string"}}}}},
+)
+def list_tasks(
+    request: Request,
+    response: Response,
+    user_id: UserId,
+    owner: CurrentOwner,
+    session: SessionDep,
+    key: CursorKey,
+    status: Annotated[Status, Query(description="Completion state to include.")] = Status.all,
+    priority: Annotated[list[Priority], Query(description="Any of these priorities (repeatable).")] = [],  # noqa: B006
+    tag: Annotated[list[Annotated[str, Query(max_length=50 * 4)]], Query(description="Tasks carrying all of these tags (repeatable).", max_length=20), AfterValidator(_tags)] = [],  # noqa: B006
+    q: Annotated[str | None, Query(min_length=1, max_length=255, description="Case-insensitive substring of title or description."), AfterValidator(_visible)] = None,
+    due_before: Annotated[AwareDatetime | None, Query(description="Due strictly before this RFC 3339 time.")] = None,
+    due_after: Annotated[AwareDatetime | None, Query(description="Due strictly after this RFC 3339 time.")] = None,
+    sort: Annotated[SortValue, Query(description="Sort field, `-` prefix for descending; ties broken by id.")] = "created_at",  # type: ignore[valid-type]
+    limit: Annotated[int, Query(ge=1, le=LIST_LIMIT_MAX, description="Page size.")] = LIST_LIMIT_DEFAULT,
+    cursor: Annotated[str | None, Query(max_length=1024, description="Opaque cursor from the previous page's Link header.")] = None,
+) -> list[Task]:
+    """List the caller's tasks, filtered and sorted, one keyset page at a time."""
+    query = TaskQuery(
+        status=status,
+        priorities=tuple(dict.fromkeys(priority)),
+        tags=tuple(tag),
+        q=q,
+        due_before=due_before,
+        due_after=due_after,
+        sort=Sort.parse(sort),
+    )
+    page = tasks.list_tasks(session, owner_id=owner, query=query, cursor=cursor, limit=limit, cursor_key=key)
+    if page.next_cursor is not None:
+        response.headers["Link"] = f'<{request.url.include_query_params(cursor=page.next_cursor)}>; rel="next"'
+    return page.items
+
+
+@router.post(
+    "",
+    status_code=201,
+    response_model=TaskPublic,
+    responses={**problem_responses(409, 415), 201: {"headers": {"Location": {"schema": {"type": "string"}}, "ETag": {"schema": {"type": "string"}}}}},
+)
+async def create_task(
+    request: Request,
+    user_id: UserId,
+    owner: CurrentOwner,
+    session: SessionDep,
+    task_in: TaskCreate,
+    idempotency_key: Annotated[
+        str | None,
+        Header(alias="Idempotency-Key", min_length=1, max_length=IDEMPOTENCY_KEY_MAX, pattern=r"^[\x20-\x7e]+$", description="Replays the first response for 24 hours instead of creating a second task."),
+    ] = None,
+) -> Response:
+    """Create a task for the caller."""
+    body_hash = tasks.request_hash(await request.json()) if idempotency_key is not None else None
+    created = await run_in_threadpool(
+        tasks.create_task, session, owner_id=owner, task_in=task_in, idempotency_key=idempotency_key, body_hash=body_hash)
+    headers = {"Location": f"/api/{owner}/tasks/{created.task.id}"}
+    if created.replayed:
+        headers["Idempotent-Replayed"] = "true"
+    return _task_response(created.task, 201, headers)
+
+
+@router.get("/{task_id}", response_model=TaskPublic, responses={**problem_responses(404), 304: {"description": "Not Modified: the If-None-Match ETag is current."}, 200: {"headers": {"ETag": {"schema": {"type": "string"}}}}})
+def read_task(task_id: TaskId, user_id: UserId, owner: CurrentOwner, session: SessionDep, if_none_match: IfNoneMatch) -> Response:
+    """Get one of the caller's tasks."""
+    task = tasks.get_task(session, owner_id=owner, task_id=task_id)
+    etag = etag_of(task)
+    if if_none_match is not None and ("*" in if_none_match or etag in if_none_match):
+        return Response(status_code=304, headers={"ETag": etag})
+    return _task_response(task)
+
+
+@router.put("/{task_id}", response_model=TaskPublic, responses=_WRITE_ERRORS)
+def replace_task(task_id: TaskId, user_id: UserId, owner: CurrentOwner, session: SessionDep, task_in: TaskReplace, if_match: IfMatch) -> Response:
+    """Replace every editable field of a task; omitted optional fields go back to their defaults."""
+    return _task_response(tasks.replace_task(session, owner_id=owner, task_id=task_id, task_in=task_in, if_match=if_match))
+
+
+@router.patch("/{task_id}", response_model=TaskPublic, responses=_WRITE_ERRORS)
+def update_task(task_id: TaskId, user_id: UserId, owner: CurrentOwner, session: SessionDep, task_in: TaskUpdate, if_match: IfMatch) -> Response:
+    """Change only the fields sent."""
+    return _task_response(tasks.update_task(session, owner_id=owner, task_id=task_id, task_in=task_in, if_match=if_match))
+
+
+@router.patch("/{task_id}/complete", response_model=TaskPublic, responses=_WRITE_ERRORS)
+def complete_task(
+    task_id: TaskId, user_id: UserId, owner: CurrentOwner, session: SessionDep, if_match: IfMatch,
+    completion: Annotated[TaskCompletion | None, Body(description='No body or `{}` toggles; `{"completed": true|false}` sets.')] = None,
+) -> Response:
+    """Toggle a task's completion, or set it."""
+    completed = completion.completed if completion is not None else None
+    return _task_response(tasks.complete_task(session, owner_id=owner, task_id=task_id, completed=completed, if_match=if_match))
+
+
+@router.delete("/{task_id}", status_code=204, response_class=Response, responses=_WRITE_ERRORS)
+def delete_task(task_id: TaskId, user_id: UserId, owner: CurrentOwner, session: SessionDep, if_match: IfMatch) -> Response:
+    """Delete one of the caller's tasks."""
+    tasks.delete_task(session, owner_id=owner, task_id=task_id, if_match=if_match)
+    return Response(status_code=204)

@@ -1,0 +1,103 @@
+"""The engine (one per warm container) and the per-request session.
+
+Built for Neon's pooled endpoint (PgBouncer in transaction mode) and one request at a time:
+- autocommit: every repository call is one atomic statement, so no BEGIN/COMMIT round trips;
+- no pool_pre_ping (a round trip per request): a dead connection is detected for free by
+  looking at its socket at checkout, since a terminated backend leaves it readable (EOF/FATAL);
+- timeouts are sent with each statement as ``SET LOCAL`` in the same message: transaction-
+  scoped, so nothing outlives the transaction a pooler hands out, and no extra round trip.
+"""
+
+from __future__ import annotations
+
+import select
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+import psycopg2
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DisconnectionError
+from sqlmodel import Session
+
+from shared.config import Settings, get_settings
+
+_engine: Engine | None = None
+_engine_lock = threading.Lock()
+
+
+def _connect_with_retry(settings: Settings, url: str) -> Any:
+    """A suspended Neon compute can take a while to wake: a short timeout plus one retry."""
+    params = make_url(url).translate_connect_args(username="user", database="dbname")
+    params.update({k: v for k, v in make_url(url).query.items() if isinstance(v, str)})
+    params["connect_timeout"] = max(2, settings.db_connect_timeout_seconds)
+    params.setdefault("application_name", "tasks-api")
+    try:
+        return psycopg2.connect(**params)
+    except psycopg2.OperationalError:
+        return psycopg2.connect(**params)
+
+
+def _socket_is_dead(dbapi_connection: Any) -> bool:
+    if dbapi_connection.closed:
+        return True
+    try:
+        readable, _, _ = select.select([dbapi_connection.fileno()], [], [], 0)
+    except (OSError, ValueError):
+        return True
+    # An idle connection has nothing to read; anything there is the server saying goodbye.
+    return bool(readable)
+
+
+def create_db_engine(settings: Settings) -> Engine:
+    url = settings.sqlalchemy_url
+    engine = create_engine(
+        url,
+        creator=lambda: _connect_with_retry(settings, url),
+        isolation_level="AUTOCOMMIT",
+        pool_size=settings.pool_size,
+        max_overflow=0,
+        pool_timeout=settings.db_connect_timeout_seconds * 2,
+        pool_pre_ping=False,
+    )
+    prefix = (
+        f"SET LOCAL statement_timeout = {int(settings.db_statement_timeout_ms)}; "
+        f"SET LOCAL lock_timeout = {int(settings.db_lock_timeout_ms)}; "
+    )
+
+    @event.listens_for(engine, "checkout")
+    def _check_alive(dbapi_connection: Any, connection_record: Any, proxy: Any) -> None:
+        if _socket_is_dead(dbapi_connection):
+            raise DisconnectionError("connection closed by the server while idle")
+
+    @event.listens_for(engine, "before_cursor_execute", retval=True)
+    def _with_timeouts(conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, executemany: bool) -> tuple[str, Any]:
+        if executemany:
+            return statement, parameters
+        return prefix + statement, parameters
+
+    return engine
+
+
+def get_engine() -> Engine:
+    """The process-wide engine, created on first use (never at import: no network at init)."""
+    global _engine
+    if _engine is None:
+        with _engine_lock:
+            if _engine is None:
+                _engine = create_db_engine(get_settings())
+    return _engine
+
+
+def reset_engine() -> None:
+    global _engine
+    with _engine_lock:
+        if _engine is not None:
+            _engine.dispose()
+        _engine = None
+
+
+def get_session() -> Iterator[Session]:
+    with Session(get_engine(), expire_on_commit=False) as session:
+        yield session

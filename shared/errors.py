@@ -1,0 +1,41 @@
+"""Domain errors. Each carries its HTTP status so the edge maps it without a lookup table."""
+
+from __future__ import annotations
+
+
+class DomainError(Exception):
+    status: int = 400
+    title: str = "Bad Request"
+    slug: str = "bad-request"
+
+    def __init__(self, detail: str, *, headers: dict[str, str] | None = None) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.headers = headers or {}
+
+
+class BadCursor(DomainError):
+    status, title, slug = 400, "Bad Request", "bad-cursor"
+
+
+class NotFound(DomainError):
+    status, title, slug = 404, "Not Found", "not-found"
+
+
+class IdempotencyInProgress(DomainError):
+    status, title, slug = 409, "Conflict", "idempotency-key-in-progress"
+
+
+class PreconditionFailed(DomainError):
+    status, title, slug = 412, "Precondition Failed", "precondition-failed"
+
+
+class IdempotencyKeyReused(DomainError):
+    status, title, slug = 422, "Unprocessable Content", "idempotency-key-reused"
+
+
+class ServiceUnavailable(DomainError):
+    status, title, slug = 503, "Service Unavailable", "database-unavailable"
+
+    def __init__(self, detail: str, *, retry_after: int = 1) -> None:
+        super().__init__(detail, headers={"Retry-After": str(retry_after)})

@@ -1,0 +1,186 @@
+"""Task use cases: the rules, with no HTTP in them.
+
+Every write is a single atomic statement (the engine runs in autocommit), so a request either
+changes exactly what it says or nothing; there is no separate commit step to fail after a reply.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlmodel import Session
+
+from shared.cursor import decode_cursor, encode_cursor
+from shared.errors import IdempotencyInProgress, IdempotencyKeyReused, NotFound, PreconditionFailed
+from shared.models.listing import TaskQuery
+from shared.models.task import PRIORITY_RANK, Task, TaskCreate, TaskReplace, TaskStats, TaskUpdate
+from shared.repositories import idempotency as keys_repo
+from shared.repositories import tasks as repo
+
+_LOCK_NOT_AVAILABLE = "55P03"
+_UNIQUE_VIOLATION = "23505"
+ANY_ETAG = "*"
+
+
+@dataclass(frozen=True)
+class Page:
+    items: list[Task]
+    next_cursor: str | None
+
+
+@dataclass(frozen=True)
+class Created:
+    task: Task
+    replayed: bool
+
+
+MAX_TASK_ID = 2**63 - 1
+
+
+def _not_found(task_id: int) -> NotFound:
+    return NotFound(f"task {task_id} does not exist")
+
+
+def _check_id(task_id: int) -> None:
+    # Ids are positive bigints: anything else names no task, and must not reach SQL as an overflow.
+    if not 0 < task_id <= MAX_TASK_ID:
+        raise _not_found(task_id)
+
+
+def _pgcode(error: Exception) -> str | None:
+    return getattr(getattr(error, "orig", None), "pgcode", None)
+
+
+def request_hash(body: Any) -> str:
+    """Same JSON value, same hash: key order and whitespace do not matter."""
+    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def _snapshot_to_task(snapshot: dict[str, Any]) -> Task:
+    rank_to_priority = {rank: p for p, rank in PRIORITY_RANK.items()}
+    return Task(**{**snapshot, "priority": rank_to_priority[snapshot["priority"]]})
+
+
+def create_task(
+    session: Session, *, owner_id: str, task_in: TaskCreate, idempotency_key: str | None = None, body_hash: str | None = None
+) -> Created:
+    values = task_in.model_dump()
+    if idempotency_key is None:
+        return Created(repo.insert_task(session, owner_id=owner_id, values=values), replayed=False)
+    assert body_hash is not None
+    for _ in range(3):
+        try:
+            task = keys_repo.insert_task_with_key(
+                session, owner_id=owner_id, values=values, key=idempotency_key, request_hash=body_hash
+            )
+            return Created(task, replayed=False)
+        except IntegrityError as error:
+            if _pgcode(error) != _UNIQUE_VIOLATION:
+                raise
+        except OperationalError as error:
+            if _pgcode(error) == _LOCK_NOT_AVAILABLE:
+                raise IdempotencyInProgress("a request with this Idempotency-Key is still being processed") from None
+            raise
+        found = keys_repo.find_key(session, owner_id=owner_id, key=idempotency_key)
+        if found is None:
+            continue  # swept between the two statements: claim it again
+        stored_hash, snapshot, live = found
+        if not live:
+            keys_repo.delete_expired_key(session, owner_id=owner_id, key=idempotency_key)
+            continue
+        if stored_hash != body_hash:
+            raise IdempotencyKeyReused("this Idempotency-Key was used with a different request body")
+        return Created(_snapshot_to_task(snapshot), replayed=True)
+    raise IdempotencyInProgress("a request with this Idempotency-Key is still being processed")
+
+
+def get_task(session: Session, *, owner_id: str, task_id: int) -> Task:
+    _check_id(task_id)
+    task = repo.get_task(session, owner_id=owner_id, task_id=task_id)
+    if task is None:
+        raise _not_found(task_id)
+    return task
+
+
+def list_tasks(
+    session: Session, *, owner_id: str, query: TaskQuery, cursor: str | None, limit: int, cursor_key: bytes
+) -> Page:
+    after = decode_cursor(cursor_key, cursor, owner_id=owner_id, query=query) if cursor else None
+    rows = repo.list_tasks(session, owner_id=owner_id, query=query, after=after, limit=limit + 1)
+    items = rows[:limit]
+    next_cursor = None
+    if len(rows) > limit:
+        last = items[-1]
+        assert last.id is not None
+        next_cursor = encode_cursor(
+            cursor_key, owner_id=owner_id, query=query, sort_value=repo.cursor_value(last, query), task_id=last.id
+        )
+    return Page(items, next_cursor)
+
+
+def _versions(task_id: int, if_match: list[str] | None) -> list[int] | None:
+    """The row versions an If-Match list accepts; None when any existing version will do."""
+    if if_match is None or ANY_ETAG in if_match:
+        return None
+    prefix = f'"{task_id}.'
+    versions = []
+    for tag in if_match:
+        if tag.startswith(prefix) and tag.endswith('"') and tag[len(prefix) : -1].isdigit():
+            versions.append(int(tag[len(prefix) : -1]))
+    return versions
+
+
+def _write(session: Session, *, owner_id: str, task_id: int, values: dict[str, Any], if_match: list[str] | None) -> Task:
+    _check_id(task_id)
+    task = repo.update_task(
+        session, owner_id=owner_id, task_id=task_id, values=values, versions=_versions(task_id, if_match)
+    )
+    if task is None:
+        _raise_missing_or_stale(session, owner_id=owner_id, task_id=task_id, if_match=if_match)
+    assert task is not None
+    return task
+
+
+def _raise_missing_or_stale(session: Session, *, owner_id: str, task_id: int, if_match: list[str] | None) -> None:
+    # Only on the failure path: tell "not yours / gone" (404) from "changed since you read it" (412).
+    if if_match is None or repo.task_version(session, owner_id=owner_id, task_id=task_id) is None:
+        raise _not_found(task_id)
+    raise PreconditionFailed("the task has changed since the ETag in If-Match was issued")
+
+
+def replace_task(
+    session: Session, *, owner_id: str, task_id: int, task_in: TaskReplace, if_match: list[str] | None = None
+) -> Task:
+    return _write(session, owner_id=owner_id, task_id=task_id, values=task_in.model_dump(), if_match=if_match)
+
+
+def update_task(
+    session: Session, *, owner_id: str, task_id: int, task_in: TaskUpdate, if_match: list[str] | None = None
+) -> Task:
+    values = task_in.model_dump(exclude_unset=True)
+    return _write(session, owner_id=owner_id, task_id=task_id, values=values, if_match=if_match)
+
+
+def complete_task(
+    session: Session, *, owner_id: str, task_id: int, completed: bool | None, if_match: list[str] | None = None
+) -> Task:
+    """`completed=None` toggles; True or False sets."""
+    value = repo.TOGGLE if completed is None else completed
+    return _write(session, owner_id=owner_id, task_id=task_id, values={"completed": value}, if_match=if_match)
+
+
+def delete_task(session: Session, *, owner_id: str, task_id: int, if_match: list[str] | None = None) -> None:
+    _check_id(task_id)
+    if not repo.delete_task(session, owner_id=owner_id, task_id=task_id, versions=_versions(task_id, if_match)):
+        _raise_missing_or_stale(session, owner_id=owner_id, task_id=task_id, if_match=if_match)
+
+
+def task_stats(session: Session, *, owner_id: str) -> TaskStats:
+    return repo.task_stats(session, owner_id=owner_id)
+
+
