@@ -1,0 +1,33 @@
+# Every target creates what it needs (the virtual environment and its packages) on first use.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+PORT ?= 8000
+ENV ?= dev
+export PYTHONPATH := $(CURDIR)
+
+.PHONY: run test token migrate migrate-sql bench soak lint
+
+$(STAMP): requirements.txt requirements-dev.txt
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements-dev.txt
+	touch $(STAMP)
+
+run: $(STAMP) ## serve the API on 127.0.0.1:$(PORT); embedded PostgreSQL when DATABASE_URL is unset
+	PORT=$(PORT) $(PY) scripts/serve.py
+
+test: $(STAMP) ## the whole suite on real PostgreSQL: TEST_DATABASE_URL, else an embedded one
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+token: $(STAMP) ## a development token: make token USER=alice
+	@$(PY) scripts/token.py "$(USER)"
+
+migrate: $(STAMP) ## alembic upgrade head against DIRECT_DATABASE_URL (else DATABASE_URL)
+	$(VENV)/bin/alembic upgrade head
+
+migrate-sql: $(STAMP) ## print the migration SQL for review
+	$(VENV)/bin/alembic upgrade head --sql
+
+-include mk/*.mk
