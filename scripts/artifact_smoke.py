@@ -38,7 +38,9 @@ def http_v2(
     event["rawQueryString"] = query
     event["requestContext"]["http"].update(method=method, path=path)
     event["pathParameters"] = {"proxy": path.lstrip("/")} if path != "/" else None
-    event["routeKey"] = event["requestContext"]["routeKey"] = "ANY /" if path == "/" else "ANY /{proxy+}"
+    event["routeKey"] = event["requestContext"]["routeKey"] = (
+        "ANY /" if path == "/" else "ANY /{proxy+}"
+    )
     event["headers"].update({k.lower(): v for k, v in (headers or {}).items()})
     if body is not None:
         event["body"] = json.dumps(body)
@@ -58,7 +60,12 @@ class Case:
 CASES: list[Case] = [
     Case("v2 GET /health", load_event("http_api_v2_get_health.json"), 200, {"status": "ok"}),
     Case("v1 GET /health", load_event("rest_api_v1_get_health.json"), 200, {"status": "ok"}),
-    Case("v2 GET /health?x=1 via helper", http_v2("GET", "/health", query="x=1"), 200, {"status": "ok"}),
+    Case(
+        "v2 GET /health?x=1 via helper",
+        http_v2("GET", "/health", query="x=1"),
+        200,
+        {"status": "ok"},
+    ),
 ]
 
 
@@ -84,7 +91,10 @@ def check_isolation(function_dir: Path) -> None:
         origin = Path(module.__file__ or "")
         if function_dir not in origin.parents:
             sys.exit(f"FAIL: {name} imported from {origin}, outside the artifact")
-        if origin.suffix == ".py" and not Path(importlib.util.cache_from_source(str(origin))).exists():
+        if (
+            origin.suffix == ".py"
+            and not Path(importlib.util.cache_from_source(str(origin))).exists()
+        ):
             sys.exit(f"FAIL: {name} has no precompiled bytecode in the artifact")
 
 
@@ -110,7 +120,8 @@ def run(function_dir: Path) -> int:
             if json.loads(body or "null") != case.json_body:
                 problems.append(f"body {body[:200]!r}")
         failures += bool(problems)
-        print(f"{'FAIL' if problems else 'ok  '} {case.name}: {'; '.join(problems) or response['statusCode']}")
+        outcome = "; ".join(problems) or response["statusCode"]
+        print(f"{'FAIL' if problems else 'ok  '} {case.name}: {outcome}")
     print(f"{len(CASES) - failures} passed, {failures} failed")
     return 1 if failures else 0
 
