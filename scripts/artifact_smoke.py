@@ -37,10 +37,11 @@ def http_v2(
     event["rawPath"] = path
     event["rawQueryString"] = query
     event["requestContext"]["http"].update(method=method, path=path)
-    event["pathParameters"] = {"proxy": path.lstrip("/")} if path != "/" else None
-    event["routeKey"] = event["requestContext"]["routeKey"] = (
-        "ANY /" if path == "/" else "ANY /{proxy+}"
-    )
+    if path == "/":  # the "ANY /" route: no proxy path parameter
+        event.pop("pathParameters", None)
+        event["routeKey"] = event["requestContext"]["routeKey"] = "ANY /"
+    else:
+        event["pathParameters"] = {"proxy": path.lstrip("/")}
     event["headers"].update({k.lower(): v for k, v in (headers or {}).items()})
     if body is not None:
         event["body"] = json.dumps(body)
