@@ -22,12 +22,7 @@ mkdir -p "$BUILD_DIR"
 BUILD_DIR="$(cd "$BUILD_DIR" && pwd)"
 
 PY312="$(find_python312)"
-ensure_tools_venv "$PY312"
-# sam build picks the first python3.12 on PATH (a pyenv shim that is not active fails).
-export PATH="$(dirname "$PY312"):$PATH"
-SAM="$VENV_TOOLS/bin/sam"
-
-cd "$ROOT"
+SAM="$ROOT/scripts/sam.sh"
 "$SAM" validate --lint
 # Without Docker, sam build still fetches manylinux wheels for the target architecture.
 "$SAM" build --build-dir "$BUILD_DIR" --cache-dir "$(dirname "$BUILD_DIR")/cache" \
