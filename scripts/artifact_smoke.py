@@ -100,6 +100,7 @@ def check_isolation(function_dir: Path) -> None:
 
 
 def run(function_dir: Path) -> int:
+    sys.dont_write_bytecode = True  # like Lambda's read-only /var/task: only shipped .pyc count
     sys.path.insert(0, str(function_dir))
     started = time.perf_counter()
     handler_module = importlib.import_module("functions.api.handler")
