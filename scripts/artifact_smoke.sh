@@ -2,6 +2,7 @@
 # Builds the template for x86_64 (this machine) into a temporary folder, then imports the
 # artifact in a clean python3.12 (-I -S, cwd outside the repo) and replays API Gateway events.
 set -euo pipefail
+# shellcheck source=scripts/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 WORK="$(mktemp -d)"

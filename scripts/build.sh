@@ -2,6 +2,7 @@
 # sam validate --lint + sam build, then precompiled bytecode and artifact checks.
 # Usage: scripts/build.sh [--arch arm64|x86_64] [--build-dir DIR]   (or ARCH=..., BUILD_DIR=...)
 set -euo pipefail
+# shellcheck source=scripts/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 ARCH="${ARCH:-arm64}"

@@ -3,6 +3,7 @@
 # Both tools live in their own venv under .venv-tools: check-jsonschema needs a newer click
 # than aws-sam-cli allows.
 set -euo pipefail
+# shellcheck source=scripts/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 LINT_VENV="$VENV_TOOLS/workflow-lint"

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Sourced by the scripts in this folder: python3.12 discovery and the tools venv.
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 VENV_TOOLS="${VENV_TOOLS:-$ROOT/.venv-tools}"
