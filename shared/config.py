@@ -33,7 +33,7 @@ def normalize_database_url(url: str) -> str:
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(extra="ignore", case_sensitive=False)
+    model_config = SettingsConfigDict(extra="ignore", case_sensitive=False, env_ignore_empty=True)
 
     app_env: Literal["local", "test", "dev", "prod"] = "local"
     database_url: SecretStr | None = None
@@ -115,5 +115,12 @@ class Settings(BaseSettings):
 
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
-    """Read the settings once per process (once per Lambda cold start)."""
-    return Settings()
+    """Read the settings once per process (once per Lambda cold start).
+
+    Secret references (`<NAME>_SECRET_ARN`, `<NAME>_SSM_PARAMETER`) are resolved here, so the
+    values never sit in the function's configuration.
+    """
+    from shared.secrets import resolve_secrets
+
+    resolved = {name.lower(): value for name, value in resolve_secrets(os.environ).items()}
+    return Settings(**resolved)

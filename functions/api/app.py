@@ -19,7 +19,8 @@ is the `{user_id}` of every task route. Errors are `application/problem+json` (R
 
 def create_app() -> FastAPI:
     settings = get_settings()
-    logging.basicConfig(level=settings.log_level.upper(), format="%(message)s")
+    logging.basicConfig(format="%(message)s")  # a no-op on Lambda, whose runtime installs its own
+    logging.getLogger("tasks_api").setLevel(settings.log_level.upper())
     app = FastAPI(title="Tasks API", version="1.0.0", description=DESCRIPTION)
     app.include_router(health.router)
     app.include_router(tasks.router)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import ColumnElement, SmallInteger, and_, case, delete, false, func, insert, literal, or_, select, text, true, tuple_, type_coerce, update
+from sqlalchemy import ColumnElement, SmallInteger, and_, case, delete, false, func, insert, literal, literal_column, or_, select, true, tuple_, type_coerce, update
 from sqlalchemy.sql.elements import KeyedColumnElement
 from sqlmodel import Session
 
@@ -83,8 +83,8 @@ def delete_task(session: Session, *, owner_id: str, task_id: int, versions: list
     return session.execute(stmt).first() is not None
 
 
-_INFINITY = text("'infinity'::timestamptz")
-_MINUS_INFINITY = text("'-infinity'::timestamptz")
+_INFINITY = literal_column("'infinity'::timestamptz")
+_MINUS_INFINITY = literal_column("'-infinity'::timestamptz")
 
 
 def sort_key(query: TaskQuery) -> KeyedColumnElement[Any] | ColumnElement[Any]:
