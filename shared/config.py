@@ -6,7 +6,7 @@ import os
 from functools import lru_cache
 from typing import Literal
 
-from pydantic import SecretStr, field_validator, model_validator
+from pydantic import SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # Used only when APP_ENV is local or test and no auth setting is given, so `make run` and
@@ -33,7 +33,8 @@ def normalize_database_url(url: str) -> str:
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(extra="ignore", case_sensitive=False, env_ignore_empty=True)
+    # hide_input_in_errors: a refused setting may be a secret; errors must not repeat it.
+    model_config = SettingsConfigDict(extra="ignore", case_sensitive=False, env_ignore_empty=True, hide_input_in_errors=True)
 
     app_env: Literal["local", "test", "dev", "prod"] = "local"
     database_url: SecretStr | None = None
@@ -123,4 +124,8 @@ def get_settings() -> Settings:
     from shared.secrets import resolve_secrets
 
     resolved = {name.lower(): value for name, value in resolve_secrets(os.environ).items()}
-    return Settings(**resolved)
+    try:
+        return Settings(**resolved)
+    except ValidationError as error:
+        reasons = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'settings'}: {e['msg']}" for e in error.errors())
+        raise ConfigError(f"invalid settings: {reasons}") from None

@@ -7,7 +7,7 @@ import re
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, PlainSerializer, WithJsonSchema, model_validator
+from pydantic import AfterValidator, AwareDatetime, BaseModel, BeforeValidator, StrictBool, ConfigDict, Field, PlainSerializer, WithJsonSchema, model_validator
 from sqlalchemy import Boolean, CheckConstraint, Column, DateTime, Index, Integer, SmallInteger, String, Text, func, literal_column, text
 from sqlalchemy.dialects.postgresql import ARRAY, BIGINT
 from sqlalchemy.types import TypeDecorator
@@ -20,8 +20,9 @@ TAGS_MAX = 20
 TAG_MAX = 50
 USER_ID_MAX = 255
 
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
-_CONTROL_EXCEPT_WHITESPACE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# Control characters, and lone surrogates (valid JSON escapes that no UTF-8 database can store).
+CONTROL_CHARS = re.compile(r"[\x00-\x1f\x7f\ud800-\udfff]")
+_CONTROL_EXCEPT_WHITESPACE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
 
 
 class Priority(str, enum.Enum):
@@ -53,7 +54,7 @@ def _check_title(value: str) -> str:
         raise ValueError("title must not be blank")
     if len(value) > TITLE_MAX:
         raise ValueError(f"title must be at most {TITLE_MAX} characters")
-    if _CONTROL.search(value):
+    if CONTROL_CHARS.search(value):
         raise ValueError("title must not contain control characters")
     return value
 
@@ -72,7 +73,7 @@ def normalize_tag(value: str) -> str:
     value = value.strip().lower()
     if not 1 <= len(value) <= TAG_MAX:
         raise ValueError(f"each tag must be 1-{TAG_MAX} characters")
-    if _CONTROL.search(value):
+    if CONTROL_CHARS.search(value):
         raise ValueError("tags must not contain control characters")
     return value
 
@@ -82,6 +83,13 @@ def _check_tags(values: list[str]) -> list[str]:
     if len(tags) > TAGS_MAX:
         raise ValueError(f"at most {TAGS_MAX} distinct tags")
     return tags
+
+
+def _rfc3339_only(value: Any) -> Any:
+    # Lax datetime parsing would take a bare number as Unix time; the contract says RFC 3339.
+    if value is not None and not isinstance(value, (str, datetime)):
+        raise ValueError("must be an RFC 3339 timestamp string")
+    return value
 
 
 def _to_utc(value: datetime | None) -> datetime | None:
@@ -106,7 +114,7 @@ Tag = Annotated[
 Tags = Annotated[list[Tag], Field(max_length=TAGS_MAX * 5), AfterValidator(_check_tags), WithJsonSchema(
     {"type": "array", "items": {"type": "string", "minLength": 1, "maxLength": TAG_MAX, "pattern": _VISIBLE_TEXT}, "maxItems": TAGS_MAX}
 )]
-DueAt = Annotated[AwareDatetime | None, AfterValidator(_to_utc)]
+DueAt = Annotated[AwareDatetime | None, BeforeValidator(_rfc3339_only), AfterValidator(_to_utc)]
 Timestamp = Annotated[datetime, PlainSerializer(_rfc3339, return_type=str, when_used="json")]
 
 READ_ONLY_FIELDS = ("id", "user_id", "created_at", "updated_at", "completed_at")
@@ -157,7 +165,7 @@ class _TaskInput(BaseModel):
 class TaskCreate(_TaskInput):
     title: Title
     description: Description = None
-    completed: bool = False
+    completed: StrictBool = False
     priority: Priority = Priority.medium
     due_at: DueAt = None
     tags: Tags = Field(default_factory=list)
@@ -172,7 +180,7 @@ class TaskUpdate(_TaskInput):
 
     title: Title | None = None
     description: Description = None
-    completed: bool | None = None
+    completed: StrictBool | None = None
     priority: Priority | None = None
     due_at: DueAt = None
     tags: Tags | None = None
@@ -186,7 +194,7 @@ class TaskUpdate(_TaskInput):
 
 
 class TaskCompletion(_TaskInput):
-    completed: bool | None = None
+    completed: StrictBool | None = None
 
 
 class TaskPublic(BaseModel):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Body, Header, Query, Request, Response
@@ -12,7 +11,7 @@ from starlette.concurrency import run_in_threadpool
 
 from shared.models.idempotency import IDEMPOTENCY_KEY_MAX
 from shared.models.listing import LIST_LIMIT_DEFAULT, LIST_LIMIT_MAX, SORT_VALUES, Sort, Status, TaskQuery
-from shared.models.task import Priority, Task, TaskCompletion, TaskCreate, TaskPublic, TaskReplace, TaskStats, TaskUpdate, etag_of, normalize_tag
+from shared.models.task import CONTROL_CHARS, Priority, Task, TaskCompletion, TaskCreate, TaskPublic, TaskReplace, TaskStats, TaskUpdate, etag_of, normalize_tag
 from shared.services import tasks
 
 from functions.api.deps import CurrentOwner, CursorKey, IfMatch, IfNoneMatch, SessionDep, TaskId, UserId
@@ -20,12 +19,11 @@ from functions.api.problems import problem_responses
 
 router = APIRouter(prefix="/api/{user_id}/tasks", tags=["tasks"], responses=problem_responses(401, 403, 413, 422, 503))
 _WRITE_ERRORS = problem_responses(404, 412, 415)
-_NO_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 SortValue = Literal.__getitem__(tuple(SORT_VALUES))  # type: ignore[attr-defined]
 
 
 def _visible(value: str | None) -> str | None:
-    if value is not None and _NO_CONTROL.search(value):
+    if value is not None and CONTROL_CHARS.search(value):
         raise ValueError("must not contain control characters")
     return value
 
@@ -110,7 +108,7 @@ async def create_task(
     return _task_response(created.task, 201, headers)
 
 
-@router.get("/{task_id}", response_model=TaskPublic, responses={**problem_responses(404), 304: {"description": "Not Modified: the If-None-Match ETag is current."}, 200: {"headers": {"ETag": {"schema": {"type": "string"}}}}})
+@router.get("/{task_id:int}", response_model=TaskPublic, responses={**problem_responses(404), 304: {"description": "Not Modified: the If-None-Match ETag is current."}, 200: {"headers": {"ETag": {"schema": {"type": "string"}}}}})
 def read_task(task_id: TaskId, user_id: UserId, owner: CurrentOwner, session: SessionDep, if_none_match: IfNoneMatch) -> Response:
     """Get one of the caller's tasks."""
     task = tasks.get_task(session, owner_id=owner, task_id=task_id)
@@ -120,19 +118,19 @@ def read_task(task_id: TaskId, user_id: UserId, owner: CurrentOwner, session: Se
     return _task_response(task)
 
 
-@router.put("/{task_id}", response_model=TaskPublic, responses=_WRITE_ERRORS)
+@router.put("/{task_id:int}", response_model=TaskPublic, responses=_WRITE_ERRORS)
 def replace_task(task_id: TaskId, user_id: UserId, owner: CurrentOwner, session: SessionDep, task_in: TaskReplace, if_match: IfMatch) -> Response:
     """Replace every editable field of a task; omitted optional fields go back to their defaults."""
     return _task_response(tasks.replace_task(session, owner_id=owner, task_id=task_id, task_in=task_in, if_match=if_match))
 
 
-@router.patch("/{task_id}", response_model=TaskPublic, responses=_WRITE_ERRORS)
+@router.patch("/{task_id:int}", response_model=TaskPublic, responses=_WRITE_ERRORS)
 def update_task(task_id: TaskId, user_id: UserId, owner: CurrentOwner, session: SessionDep, task_in: TaskUpdate, if_match: IfMatch) -> Response:
     """Change only the fields sent."""
     return _task_response(tasks.update_task(session, owner_id=owner, task_id=task_id, task_in=task_in, if_match=if_match))
 
 
-@router.patch("/{task_id}/complete", response_model=TaskPublic, responses=_WRITE_ERRORS)
+@router.patch("/{task_id:int}/complete", response_model=TaskPublic, responses=_WRITE_ERRORS)
 def complete_task(
     task_id: TaskId, user_id: UserId, owner: CurrentOwner, session: SessionDep, if_match: IfMatch,
     completion: Annotated[TaskCompletion | None, Body(description='No body or `{}` toggles; `{"completed": true|false}` sets.')] = None,
@@ -142,7 +140,7 @@ def complete_task(
     return _task_response(tasks.complete_task(session, owner_id=owner, task_id=task_id, completed=completed, if_match=if_match))
 
 
-@router.delete("/{task_id}", status_code=204, response_class=Response, responses=_WRITE_ERRORS)
+@router.delete("/{task_id:int}", status_code=204, response_class=Response, responses=_WRITE_ERRORS)
 def delete_task(task_id: TaskId, user_id: UserId, owner: CurrentOwner, session: SessionDep, if_match: IfMatch) -> Response:
     """Delete one of the caller's tasks."""
     tasks.delete_task(session, owner_id=owner, task_id=task_id, if_match=if_match)
