@@ -22,7 +22,7 @@ test: $(STAMP) ## the whole suite on real PostgreSQL: TEST_DATABASE_URL, else an
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 token: $(STAMP) ## a development token: make token USER=alice
-	@$(PY) scripts/token.py "$(USER)"
+	@$(PY) scripts/dev_token.py "$(USER)"
 
 migrate: $(STAMP) ## alembic upgrade head against DIRECT_DATABASE_URL (else DATABASE_URL)
 	$(VENV)/bin/alembic upgrade head
