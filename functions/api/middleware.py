@@ -129,10 +129,11 @@ class EdgeMiddleware:
                 status, detail, headers = rejection
                 await self._reject(send, status, detail, request_id, headers)
                 return
-            has_body = (length is not None and int(length) > 0) or _header(scope, b"transfer-encoding") is not None
-            if scope["method"] in _BODY_METHODS and has_body and not _is_json(_header(scope, b"content-type")):
-                await self._reject(send, 415, "the request body must be application/json", request_id)
-                return
+            if scope["method"] in _BODY_METHODS and not _is_json(_header(scope, b"content-type")):
+                receive, has_body = await _has_body(receive, length)
+                if has_body:
+                    await self._reject(send, 415, "the request body must be application/json", request_id)
+                    return
         await self.app(scope, _limited(receive), send)
 
     def _authorize(self, scope: Scope) -> tuple[int, str, dict[str, str]] | None:
@@ -159,6 +160,24 @@ class EdgeMiddleware:
         raw_headers += [(k.lower().encode(), v.encode()) for k, v in (headers or {}).items()]
         await send({"type": "http.response.start", "status": status, "headers": raw_headers})
         await send({"type": "http.response.body", "body": body})
+
+
+async def _has_body(receive: Receive, length: str | None) -> tuple[Receive, bool]:
+    """Whether the request carries a body. Without a Content-Length (API Gateway's REST events
+    have none) that takes a look at the first body message, which is then handed on unread."""
+    if length is not None:
+        return receive, int(length) > 0
+    first = await receive()
+    delivered = False
+
+    async def replay() -> Message:
+        nonlocal delivered
+        if not delivered:
+            delivered = True
+            return first
+        return await receive()
+
+    return replay, bool(first.get("body")) or bool(first.get("more_body"))
 
 
 def _limited(receive: Receive) -> Receive:

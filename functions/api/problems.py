@@ -105,14 +105,22 @@ def _allowed_methods(request: Request) -> list[str]:
 
 async def _domain_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, DomainError)
+    if exc.status >= 500:
+        # The client sees only the request id; this line ties it to the cause for the operator.
+        # Only the cause's type is logged: a driver message can hold SQL or connection details.
+        request_id = getattr(request.state, "request_id", "-")
+        cause = getattr(exc.__cause__, "orig", None) or exc.__cause__
+        line = {"request_id": request_id, "event": exc.slug, "error": type(cause).__name__ if cause else None}
+        logger.warning(json.dumps(line), extra={"request_id": request_id})
     return problem(request, exc.status, exc.detail, slug=exc.slug, title=exc.title, headers=exc.headers)
 
 
 async def _database_error(request: Request, exc: Exception) -> Response:
     # Connection refused or lost, statement or lock timeout: the database is the problem, not the
-    # request, so the client may retry. The driver's message (it can hold SQL) is logged, never sent.
-    logger.warning("database unavailable: %s", type(getattr(exc, "orig", exc)).__name__)
-    return await _domain_error(request, ServiceUnavailable("the database is unavailable; retry shortly"))
+    # request, so the client may retry.
+    unavailable = ServiceUnavailable("the database is unavailable; retry shortly")
+    unavailable.__cause__ = exc
+    return await _domain_error(request, unavailable)
 
 
 def install_problem_handlers(app: FastAPI) -> None:

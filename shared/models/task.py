@@ -23,6 +23,10 @@ USER_ID_MAX = 255
 # Control characters, and lone surrogates (valid JSON escapes that no UTF-8 database can store).
 CONTROL_CHARS = re.compile(r"[\x00-\x1f\x7f\ud800-\udfff]")
 _CONTROL_EXCEPT_WHITESPACE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
+# What "surrounding whitespace" trims: Unicode white space. Python's str.isspace() also counts
+# the separators U+001C-U+001F, which are control characters and must be refused, not trimmed.
+_WHITESPACE = "".join(c for c in map(chr, range(0x3000 + 1)) if c.isspace() and c not in "\x1c\x1d\x1e\x1f")
+_RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$")
 
 
 class Priority(str, enum.Enum):
@@ -49,7 +53,7 @@ class PriorityRank(TypeDecorator[Priority]):
 
 
 def _check_title(value: str) -> str:
-    value = value.strip()
+    value = value.strip(_WHITESPACE)
     if not value:
         raise ValueError("title must not be blank")
     if len(value) > TITLE_MAX:
@@ -70,7 +74,7 @@ def _check_description(value: str | None) -> str | None:
 
 
 def normalize_tag(value: str) -> str:
-    value = value.strip().lower()
+    value = value.strip(_WHITESPACE).lower()
     if not 1 <= len(value) <= TAG_MAX:
         raise ValueError(f"each tag must be 1-{TAG_MAX} characters")
     if CONTROL_CHARS.search(value):
@@ -86,14 +90,19 @@ def _check_tags(values: list[str]) -> list[str]:
 
 
 def _rfc3339_only(value: Any) -> Any:
-    # Lax datetime parsing would take a bare number as Unix time; the contract says RFC 3339.
-    if value is not None and not isinstance(value, (str, datetime)):
-        raise ValueError("must be an RFC 3339 timestamp string")
+    # Lax datetime parsing would take a number, or a numeric string, as Unix time.
+    if value is not None and not isinstance(value, datetime) and not (isinstance(value, str) and _RFC3339.match(value)):
+        raise ValueError("must be an RFC 3339 timestamp with an offset, e.g. 2030-01-31T09:00:00Z")
     return value
 
 
 def _to_utc(value: datetime | None) -> datetime | None:
-    return None if value is None else value.astimezone(UTC)
+    if value is None:
+        return None
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:
+        raise ValueError("must fall within the years 1-9999 in UTC") from None
 
 
 def _rfc3339(value: datetime) -> str:
@@ -107,13 +116,22 @@ Title = Annotated[
     AfterValidator(_check_title),
     WithJsonSchema({"type": "string", "minLength": 1, "maxLength": TITLE_MAX, "pattern": _VISIBLE_TEXT}),
 ]
-Description = Annotated[str | None, Field(max_length=DESCRIPTION_MAX), AfterValidator(_check_description)]
+Description = Annotated[
+    str | None,
+    Field(max_length=DESCRIPTION_MAX),
+    AfterValidator(_check_description),
+    WithJsonSchema({"anyOf": [
+        {"type": "string", "maxLength": DESCRIPTION_MAX, "pattern": "^[^\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f\\x7f]*$"},
+        {"type": "null"},
+    ]}),
+]
 Tag = Annotated[
     str, WithJsonSchema({"type": "string", "minLength": 1, "maxLength": TAG_MAX, "pattern": _VISIBLE_TEXT})
 ]
 Tags = Annotated[list[Tag], Field(max_length=TAGS_MAX * 5), AfterValidator(_check_tags), WithJsonSchema(
     {"type": "array", "items": {"type": "string", "minLength": 1, "maxLength": TAG_MAX, "pattern": _VISIBLE_TEXT}, "maxItems": TAGS_MAX}
 )]
+UtcDatetime = Annotated[AwareDatetime, BeforeValidator(_rfc3339_only), AfterValidator(_to_utc)]
 DueAt = Annotated[AwareDatetime | None, BeforeValidator(_rfc3339_only), AfterValidator(_to_utc)]
 Timestamp = Annotated[datetime, PlainSerializer(_rfc3339, return_type=str, when_used="json")]
 
@@ -178,19 +196,13 @@ class TaskReplace(TaskCreate):
 class TaskUpdate(_TaskInput):
     """PATCH: only the fields sent change."""
 
-    title: Title | None = None
+    # Absent means "unchanged"; null is no value for these four, so their types exclude it.
+    title: Title = None  # type: ignore[assignment]
     description: Description = None
-    completed: StrictBool | None = None
-    priority: Priority | None = None
+    completed: StrictBool = None  # type: ignore[assignment]
+    priority: Priority = None  # type: ignore[assignment]
     due_at: DueAt = None
-    tags: Tags | None = None
-
-    @model_validator(mode="after")
-    def _no_null_for_required(self) -> TaskUpdate:
-        for name in ("title", "completed", "priority", "tags"):
-            if name in self.model_fields_set and getattr(self, name) is None:
-                raise ValueError(f"{name} cannot be null")
-        return self
+    tags: Tags = None  # type: ignore[assignment]
 
 
 class TaskCompletion(_TaskInput):

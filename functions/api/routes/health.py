@@ -13,13 +13,13 @@ from functions.api.problems import problem_responses
 router = APIRouter(tags=["health"])
 
 
-@router.get("/health")
+@router.get("/health", operation_id="health")
 def health() -> dict[str, str]:
     """Liveness: the function runs. Touches no database."""
     return {"status": "ok"}
 
 
-@router.get("/health/ready", responses=problem_responses(503))
+@router.get("/health/ready", operation_id="ready", responses=problem_responses(503))
 def ready() -> dict[str, str]:
     """Readiness: the database answers."""
     try:

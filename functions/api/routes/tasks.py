@@ -6,12 +6,12 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Body, Header, Query, Request, Response
 from fastapi.responses import JSONResponse
-from pydantic import AfterValidator, AwareDatetime
+from pydantic import AfterValidator
 from starlette.concurrency import run_in_threadpool
 
 from shared.models.idempotency import IDEMPOTENCY_KEY_MAX
 from shared.models.listing import LIST_LIMIT_DEFAULT, LIST_LIMIT_MAX, SORT_VALUES, Sort, Status, TaskQuery
-from shared.models.task import CONTROL_CHARS, Priority, Task, TaskCompletion, TaskCreate, TaskPublic, TaskReplace, TaskStats, TaskUpdate, etag_of, normalize_tag
+from shared.models.task import CONTROL_CHARS, TAGS_MAX, Priority, Tag, Task, TaskCompletion, TaskCreate, TaskPublic, TaskReplace, TaskStats, TaskUpdate, UtcDatetime, etag_of, normalize_tag
 from shared.services import tasks
 
 from functions.api.deps import CurrentOwner, CursorKey, IfMatch, IfNoneMatch, SessionDep, TaskId, UserId
@@ -37,7 +37,7 @@ def _task_response(task: Task, status_code: int = 200, headers: dict[str, str] |
     return JSONResponse(body, status_code=status_code, headers={"ETag": etag_of(task), **(headers or {})})
 
 
-@router.get("/stats", response_model=TaskStats)
+@router.get("/stats", response_model=TaskStats, operation_id="taskStats")
 def task_stats(user_id: UserId, owner: CurrentOwner, session: SessionDep) -> TaskStats:
     """Count the caller's tasks: total, pending, completed and overdue (not completed, due date passed)."""
     return tasks.task_stats(session, owner_id=owner)
@@ -45,6 +45,7 @@ def task_stats(user_id: UserId, owner: CurrentOwner, session: SessionDep) -> Tas
 
 @router.get(
     "",
+    operation_id="listTasks",
     response_model=list[TaskPublic],
     responses={**problem_responses(400), 200: {"headers": {"Link": {"description": 'The next page: `<url>; rel="next"`, when more tasks follow.', "schema": {"type": "string"}}}}},
 )
@@ -57,10 +58,10 @@ def list_tasks(
     key: CursorKey,
     status: Annotated[Status, Query(description="Completion state to include.")] = Status.all,
     priority: Annotated[list[Priority], Query(description="Any of these priorities (repeatable).")] = [],  # noqa: B006
-    tag: Annotated[list[Annotated[str, Query(max_length=50 * 4)]], Query(description="Tasks carrying all of these tags (repeatable).", max_length=20), AfterValidator(_tags)] = [],  # noqa: B006
-    q: Annotated[str | None, Query(min_length=1, max_length=255, description="Case-insensitive substring of title or description."), AfterValidator(_visible)] = None,
-    due_before: Annotated[AwareDatetime | None, Query(description="Due strictly before this RFC 3339 time.")] = None,
-    due_after: Annotated[AwareDatetime | None, Query(description="Due strictly after this RFC 3339 time.")] = None,
+    tag: Annotated[list[Tag], Query(description="Tasks carrying all of these tags (repeatable).", max_length=TAGS_MAX), AfterValidator(_tags)] = [],  # noqa: B006
+    q: Annotated[str | None, Query(min_length=1, max_length=255, pattern=r"^[^\x00-\x1f\x7f]*$", description="Case-insensitive substring of title or description."), AfterValidator(_visible)] = None,
+    due_before: Annotated[UtcDatetime | None, Query(description="Due strictly before this RFC 3339 time.")] = None,
+    due_after: Annotated[UtcDatetime | None, Query(description="Due strictly after this RFC 3339 time.")] = None,
     sort: Annotated[SortValue, Query(description="Sort field, `-` prefix for descending; ties broken by id.")] = "created_at",  # type: ignore[valid-type]
     limit: Annotated[int, Query(ge=1, le=LIST_LIMIT_MAX, description="Page size.")] = LIST_LIMIT_DEFAULT,
     cursor: Annotated[str | None, Query(max_length=1024, description="Opaque cursor from the previous page's Link header.")] = None,
@@ -83,9 +84,23 @@ def list_tasks(
 
 @router.post(
     "",
+    operation_id="createTask",
     status_code=201,
     response_model=TaskPublic,
-    responses={**problem_responses(409, 415), 201: {"headers": {"Location": {"schema": {"type": "string"}}, "ETag": {"schema": {"type": "string"}}}}},
+    responses={
+        **problem_responses(409, 415),
+        201: {
+            "headers": {"Location": {"schema": {"type": "string"}}, "ETag": {"schema": {"type": "string"}}},
+            # What a client can do next with the task it created (also drives stateful API tests).
+            "links": {
+                name: {"operationId": operation, "parameters": {"user_id": "$request.path.user_id", "task_id": "$response.body#/id"}}
+                for name, operation in [
+                    ("GetTask", "getTask"), ("ReplaceTask", "replaceTask"), ("UpdateTask", "updateTask"),
+                    ("CompleteTask", "completeTask"), ("DeleteTask", "deleteTask"),
+                ]
+            },
+        },
+    },
 )
 async def create_task(
     request: Request,
@@ -108,7 +123,7 @@ async def create_task(
     return _task_response(created.task, 201, headers)
 
 
-@router.get("/{task_id:int}", response_model=TaskPublic, responses={**problem_responses(404), 304: {"description": "Not Modified: the If-None-Match ETag is current."}, 200: {"headers": {"ETag": {"schema": {"type": "string"}}}}})
+@router.get("/{task_id:int}", operation_id="getTask", response_model=TaskPublic, responses={**problem_responses(404), 304: {"description": "Not Modified: the If-None-Match ETag is current."}, 200: {"headers": {"ETag": {"schema": {"type": "string"}}}}})
 def read_task(task_id: TaskId, user_id: UserId, owner: CurrentOwner, session: SessionDep, if_none_match: IfNoneMatch) -> Response:
     """Get one of the caller's tasks."""
     task = tasks.get_task(session, owner_id=owner, task_id=task_id)
@@ -118,19 +133,19 @@ def read_task(task_id: TaskId, user_id: UserId, owner: CurrentOwner, session: Se
     return _task_response(task)
 
 
-@router.put("/{task_id:int}", response_model=TaskPublic, responses=_WRITE_ERRORS)
+@router.put("/{task_id:int}", operation_id="replaceTask", response_model=TaskPublic, responses=_WRITE_ERRORS)
 def replace_task(task_id: TaskId, user_id: UserId, owner: CurrentOwner, session: SessionDep, task_in: TaskReplace, if_match: IfMatch) -> Response:
     """Replace every editable field of a task; omitted optional fields go back to their defaults."""
     return _task_response(tasks.replace_task(session, owner_id=owner, task_id=task_id, task_in=task_in, if_match=if_match))
 
 
-@router.patch("/{task_id:int}", response_model=TaskPublic, responses=_WRITE_ERRORS)
+@router.patch("/{task_id:int}", operation_id="updateTask", response_model=TaskPublic, responses=_WRITE_ERRORS)
 def update_task(task_id: TaskId, user_id: UserId, owner: CurrentOwner, session: SessionDep, task_in: TaskUpdate, if_match: IfMatch) -> Response:
     """Change only the fields sent."""
     return _task_response(tasks.update_task(session, owner_id=owner, task_id=task_id, task_in=task_in, if_match=if_match))
 
 
-@router.patch("/{task_id:int}/complete", response_model=TaskPublic, responses=_WRITE_ERRORS)
+@router.patch("/{task_id:int}/complete", operation_id="completeTask", response_model=TaskPublic, responses=_WRITE_ERRORS)
 def complete_task(
     task_id: TaskId, user_id: UserId, owner: CurrentOwner, session: SessionDep, if_match: IfMatch,
     completion: Annotated[TaskCompletion | None, Body(description='No body or `{}` toggles; `{"completed": true|false}` sets.')] = None,
@@ -140,7 +155,7 @@ def complete_task(
     return _task_response(tasks.complete_task(session, owner_id=owner, task_id=task_id, completed=completed, if_match=if_match))
 
 
-@router.delete("/{task_id:int}", status_code=204, response_class=Response, responses=_WRITE_ERRORS)
+@router.delete("/{task_id:int}", operation_id="deleteTask", status_code=204, response_class=Response, responses=_WRITE_ERRORS)
 def delete_task(task_id: TaskId, user_id: UserId, owner: CurrentOwner, session: SessionDep, if_match: IfMatch) -> Response:
     """Delete one of the caller's tasks."""
     tasks.delete_task(session, owner_id=owner, task_id=task_id, if_match=if_match)
