@@ -11,10 +11,12 @@ trap 'rm -rf "$WORK"' EXIT
 PY312="$(find_python312)"
 
 cd "$WORK"
-# Settings for a process that needs no database: /health never connects.
+# Without SMOKE_DATABASE_URL the process has no database (/health never connects); with it (a
+# migrated database), the task routes run against it too, with a token signed by AUTH_JWT_SECRET.
 env -i PATH=/usr/bin:/bin HOME="$WORK" LANG=C.UTF-8 TZ=UTC \
   AWS_REGION=us-east-1 AWS_LAMBDA_FUNCTION_NAME=tasks-api-smoke \
   APP_ENV="${SMOKE_APP_ENV:-test}" LOG_LEVEL=INFO \
   DATABASE_URL="${SMOKE_DATABASE_URL:-postgresql://smoke:smoke@127.0.0.1:9/smoke}" \
+  SMOKE_WITH_DATABASE="${SMOKE_DATABASE_URL:+1}" \
   AUTH_JWT_SECRET="${SMOKE_AUTH_JWT_SECRET:-artifact-smoke-secret-0123456789abcdef}" \
   "$PY312" -I -S "$ROOT/scripts/artifact_smoke.py" "$WORK/build/ApiFunction"
