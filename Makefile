@@ -30,4 +30,8 @@ migrate: $(STAMP) ## alembic upgrade head against DIRECT_DATABASE_URL (else DATA
 migrate-sql: $(STAMP) ## print the migration SQL for review
 	$(VENV)/bin/alembic upgrade head --sql
 
+lint: $(STAMP) ## ruff: lint and formatting
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
 -include mk/*.mk

@@ -92,7 +92,6 @@ CASES: list[Case] = [
 ]
 
 
-
 # --- task routes against SMOKE_DATABASE_URL (already migrated) ---------------------------------
 
 
@@ -166,14 +165,20 @@ def task_check(*, etag_version: int, keep: bool = False, **fields: Any) -> Check
 
 def _created(response: dict[str, Any], body: Any, state: State) -> list[str]:
     state["task"] = None
-    problems = task_check(etag_version=1, keep=True, title="Buy milk", priority="high", tags=["home", "errands"], completed=False)(response, body, state)
+    problems = task_check(
+        etag_version=1, keep=True, title="Buy milk", priority="high", tags=["home", "errands"], completed=False
+    )(response, body, state)
     return problems + expect_headers(location="/api/{user}/tasks/{id}")(response, state)
 
 
 def _problem(status: int, detail: str, **headers: str) -> Check:
     def check(response: dict[str, Any], body: Any, state: State) -> list[str]:
         problems = expect_headers(**{"content-type": "application/problem+json", **headers})(response, state)
-        if not isinstance(body, dict) or (body.get("status"), body.get("detail"), body.get("request_id")) != (status, detail, state["request_id"]):
+        if not isinstance(body, dict) or (body.get("status"), body.get("detail"), body.get("request_id")) != (
+            status,
+            detail,
+            state["request_id"],
+        ):
             problems.append(f"problem body {body!r}")
         return problems
 
@@ -185,32 +190,78 @@ def _mirror_state_task(response: dict[str, Any], body: Any, state: State) -> lis
 
 
 def _same_as_state_task(response: dict[str, Any], body: Any, state: State) -> list[str]:
-    return ([] if body == state["task"] else [f"body {body!r} != the created task"]) + expect_headers(etag='"{id}.1"')(response, state)
+    return ([] if body == state["task"] else [f"body {body!r} != the created task"]) + expect_headers(etag='"{id}.1"')(
+        response, state
+    )
 
 
 def _empty(response: dict[str, Any], body: Any, state: State) -> list[str]:
-    return [] if response.get("body") == "" and response.get("isBase64Encoded") is False else [f"204 body {response.get('body')!r}"]
+    return (
+        []
+        if response.get("body") == "" and response.get("isBase64Encoded") is False
+        else [f"204 body {response.get('body')!r}"]
+    )
 
 
 DATABASE_CASES: list[Case] = [
-    Case("v2 POST /api/{user}/tasks (no token)", task_event("http_api_v2_post_task.json", token=False), 401,
-         check=_problem(401, "a bearer token is required", **{"www-authenticate": 'Bearer realm="tasks-api"'})),
+    Case(
+        "v2 POST /api/{user}/tasks (no token)",
+        task_event("http_api_v2_post_task.json", token=False),
+        401,
+        check=_problem(401, "a bearer token is required", **{"www-authenticate": 'Bearer realm="tasks-api"'}),
+    ),
     Case("v2 POST /api/{user}/tasks", task_event("http_api_v2_post_task.json"), 201, check=_created),
     Case("v2 GET /api/{user}/tasks/{id}", task_event("http_api_v2_get_task.json"), 200, check=_same_as_state_task),
     Case("v1 GET /api/{user}/tasks/{id}", task_event("rest_api_v1_get_task.json"), 200, check=_same_as_state_task),
-    Case("v2 GET /api/{user}/tasks?priority=low&priority=high", task_event("http_api_v2_get_tasks_priorities.json"), 200,
-         check=lambda response, body, state: _mirror_state_task(response, body, state) + expect_headers(link=None)(response, state)),
-    Case("v2 PATCH /api/{user}/tasks/{id}", task_event("http_api_v2_patch_task.json"), 200,
-         check=task_check(etag_version=2, keep=True, title="Buy milk", description="from the corner shop", tags=["home", "urgent"])),
-    Case("v2 PATCH /api/{user}/tasks/{id}/complete", task_event("http_api_v2_patch_task_complete.json"), 200,
-         check=task_check(etag_version=3, keep=True, completed=True, description="from the corner shop")),
-    Case("v2 GET /api/{user}/tasks/stats", task_event("http_api_v2_get_stats.json"), 200, {"total": 1, "pending": 0, "completed": 1, "overdue": 0}),
+    Case(
+        "v2 GET /api/{user}/tasks?priority=low&priority=high",
+        task_event("http_api_v2_get_tasks_priorities.json"),
+        200,
+        check=lambda response, body, state: (
+            _mirror_state_task(response, body, state) + expect_headers(link=None)(response, state)
+        ),
+    ),
+    Case(
+        "v2 PATCH /api/{user}/tasks/{id}",
+        task_event("http_api_v2_patch_task.json"),
+        200,
+        check=task_check(
+            etag_version=2, keep=True, title="Buy milk", description="from the corner shop", tags=["home", "urgent"]
+        ),
+    ),
+    Case(
+        "v2 PATCH /api/{user}/tasks/{id}/complete",
+        task_event("http_api_v2_patch_task_complete.json"),
+        200,
+        check=task_check(etag_version=3, keep=True, completed=True, description="from the corner shop"),
+    ),
+    Case(
+        "v2 GET /api/{user}/tasks/stats",
+        task_event("http_api_v2_get_stats.json"),
+        200,
+        {"total": 1, "pending": 0, "completed": 1, "overdue": 0},
+    ),
     Case("v2 DELETE /api/{user}/tasks/{id}", task_event("http_api_v2_delete_task.json"), 204, check=_empty),
-    Case("v2 GET /api/{user}/tasks/{id} (deleted)", task_event("http_api_v2_get_task.json"), 404,
-         check=lambda response, body, state: _problem(404, f"task {state['task']['id']} does not exist")(response, body, state)),
-    Case("v2 POST /api/{user}/tasks (base64 body)", task_event("http_api_v2_post_task_base64.json"), 201,
-         check=lambda response, body, state: [] if isinstance(body, dict) and body.get("title") == "Café au lait ☕" and body.get("tags") == ["kitchen"] else [f"body {body!r}"]),
+    Case(
+        "v2 GET /api/{user}/tasks/{id} (deleted)",
+        task_event("http_api_v2_get_task.json"),
+        404,
+        check=lambda response, body, state: _problem(404, f"task {state['task']['id']} does not exist")(
+            response, body, state
+        ),
+    ),
+    Case(
+        "v2 POST /api/{user}/tasks (base64 body)",
+        task_event("http_api_v2_post_task_base64.json"),
+        201,
+        check=lambda response, body, state: (
+            []
+            if isinstance(body, dict) and body.get("title") == "Café au lait ☕" and body.get("tags") == ["kitchen"]
+            else [f"body {body!r}"]
+        ),
+    ),
 ]
+
 
 class FakeContext:
     function_name = "tasks-api-smoke"
@@ -236,10 +287,7 @@ def check_isolation(function_dir: Path) -> None:
         origin = Path(module.__file__ or "")
         if function_dir not in origin.parents:
             sys.exit(f"FAIL: {name} imported from {origin}, outside the artifact")
-        if (
-            origin.suffix == ".py"
-            and not Path(importlib.util.cache_from_source(str(origin))).exists()
-        ):
+        if origin.suffix == ".py" and not Path(importlib.util.cache_from_source(str(origin))).exists():
             sys.exit(f"FAIL: {name} has no precompiled bytecode in the artifact")
 
 

@@ -43,7 +43,19 @@ from typing import Any
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-COMPARED = ("id", "user_id", "title", "description", "completed", "completed_at", "priority", "due_at", "tags", "created_at", "updated_at")
+COMPARED = (
+    "id",
+    "user_id",
+    "title",
+    "description",
+    "completed",
+    "completed_at",
+    "priority",
+    "due_at",
+    "tags",
+    "created_at",
+    "updated_at",
+)
 
 
 def _free_port() -> int:
@@ -89,7 +101,16 @@ class Ledger:
 
 
 class Worker(threading.Thread):
-    def __init__(self, base_url: str, ledger: Ledger, token: str, stats: Stats, deadline: float, budget: threading.Semaphore, seed: int) -> None:
+    def __init__(
+        self,
+        base_url: str,
+        ledger: Ledger,
+        token: str,
+        stats: Stats,
+        deadline: float,
+        budget: threading.Semaphore,
+        seed: int,
+    ) -> None:
         super().__init__(daemon=True)
         import httpx
 
@@ -161,11 +182,16 @@ class Worker(threading.Thread):
             key = self.random.choice(list(ledger.keys))
             body, first_id = ledger.keys[key]
             response = self._call("POST /tasks (replay)", "POST", json=body, headers={"Idempotency-Key": key})
-            if response is not None and response.status_code == 201:
-                if response.json()["id"] != first_id or response.headers.get("idempotent-replayed") != "true":
-                    ledger.violations.append(f"replay of {key} gave task {response.json()['id']}, not {first_id}")
+            replayed = response is not None and response.status_code == 201
+            if replayed and (response.json()["id"], response.headers.get("idempotent-replayed")) != (first_id, "true"):
+                ledger.violations.append(f"replay of {key} gave task {response.json()['id']}, not {first_id}")
         elif r < 0.50:
-            response = self._call("PATCH /tasks/{id}", "PATCH", f"/{task_id}", json={k: v for k, v in self._fields().items() if self.random.random() < 0.6} or {"title": "patched"})
+            response = self._call(
+                "PATCH /tasks/{id}",
+                "PATCH",
+                f"/{task_id}",
+                json={k: v for k, v in self._fields().items() if self.random.random() < 0.6} or {"title": "patched"},
+            )
             self._after_write(task_id, response)
         elif r < 0.60:
             response = self._call("PUT /tasks/{id}", "PUT", f"/{task_id}", json=self._fields())
@@ -179,7 +205,9 @@ class Worker(threading.Thread):
             if self.random.random() < 0.3:
                 got = self._call("GET /tasks/{id}", "GET", f"/{task_id}")
                 etag = got.headers.get("etag") if got is not None and got.status_code == 200 else None
-            response = self._call("DELETE /tasks/{id}", "DELETE", f"/{task_id}", headers={"If-Match": etag} if etag else {})
+            response = self._call(
+                "DELETE /tasks/{id}", "DELETE", f"/{task_id}", headers={"If-Match": etag} if etag else {}
+            )
             if response is None or response.status_code >= 500:
                 self._mark_uncertain(task_id)
             elif response.status_code == 204:
@@ -189,7 +217,16 @@ class Worker(threading.Thread):
             else:
                 ledger.violations.append(f"delete {task_id} answered {response.status_code}")
         elif r < 0.88:
-            query = self.random.choice(["", "?status=pending", "?sort=-updated_at&limit=5", "?tag=work", "?q=task&sort=title", "?priority=high&priority=low"])
+            query = self.random.choice(
+                [
+                    "",
+                    "?status=pending",
+                    "?sort=-updated_at&limit=5",
+                    "?tag=work",
+                    "?q=task&sort=title",
+                    "?priority=high&priority=low",
+                ]
+            )
             self._call("GET /tasks", "GET", query)
         elif r < 0.94:
             response = self._call("GET /tasks/{id}", "GET", f"/{task_id}")
@@ -234,7 +271,10 @@ def reconcile(base_url: str, database_url: str, ledgers: list[Ledger], tokens: d
 
     violations: list[str] = []
     checked = 0
-    with httpx.Client(base_url=base_url, timeout=30) as client, contextlib.closing(psycopg2.connect(database_url, application_name="tasks-api-soak")) as db:
+    with (
+        httpx.Client(base_url=base_url, timeout=30) as client,
+        contextlib.closing(psycopg2.connect(database_url, application_name="tasks-api-soak")) as db,
+    ):
         with db.cursor() as cursor:
             for ledger in ledgers:
                 violations += [f"{ledger.user}: {v}" for v in ledger.violations]
@@ -299,10 +339,30 @@ def migrate(url: str) -> None:
 @contextlib.contextmanager
 def serve(url: str) -> Any:
     port = _free_port()
-    env = {**os.environ, "DATABASE_URL": url, "APP_ENV": os.environ.get("APP_ENV", "local"), "LOG_LEVEL": "WARNING", "PYTHONPATH": str(REPO)}
+    env = {
+        **os.environ,
+        "DATABASE_URL": url,
+        "APP_ENV": os.environ.get("APP_ENV", "local"),
+        "LOG_LEVEL": "WARNING",
+        "PYTHONPATH": str(REPO),
+    }
     process = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "functions.api.app:create_app", "--factory", "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning", "--no-access-log"],
-        cwd=REPO, env=env,
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "functions.api.app:create_app",
+            "--factory",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--log-level",
+            "warning",
+            "--no-access-log",
+        ],
+        cwd=REPO,
+        env=env,
     )
     base_url = f"http://127.0.0.1:{port}"
     try:
@@ -348,7 +408,14 @@ def main(argv: list[str] | None = None) -> int:
             return 2
         run = uuid.uuid4().hex[:8]
         users = [f"soak-{run}-{i}" for i in range(args.clients)]
-        tokens = {u: jwt.encode({"sub": u, "exp": int(time.time()) + 3600 + int(args.seconds)}, secret.get_secret_value(), algorithm="HS256") for u in users}
+        tokens = {
+            u: jwt.encode(
+                {"sub": u, "exp": int(time.time()) + 3600 + int(args.seconds)},
+                secret.get_secret_value(),
+                algorithm="HS256",
+            )
+            for u in users
+        }
         ledgers = [Ledger(u) for u in users]
         stats = Stats()
         seed = args.seed if args.seed is not None else random.randrange(2**32)
@@ -356,7 +423,10 @@ def main(argv: list[str] | None = None) -> int:
             budget = threading.Semaphore(args.max_requests)
             deadline = time.monotonic() + args.seconds
             started = time.monotonic()
-            workers = [Worker(base_url, ledger, tokens[ledger.user], stats, deadline, budget, seed + i) for i, ledger in enumerate(ledgers)]
+            workers = [
+                Worker(base_url, ledger, tokens[ledger.user], stats, deadline, budget, seed + i)
+                for i, ledger in enumerate(ledgers)
+            ]
             for worker in workers:
                 worker.start()
             for worker in workers:
@@ -372,9 +442,15 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  {route:32s} {count}")
     print("statuses: " + ", ".join(f"{s}={n}" for s, n in sorted(stats.statuses.items())))
     if latencies_ms:
-        print(f"latency ms: p50 {statistics.median(latencies_ms):.1f}  p95 {_percentile(latencies_ms, 0.95):.1f}  max {max(latencies_ms):.1f}")
+        print(
+            f"latency ms: p50 {statistics.median(latencies_ms):.1f}  "
+            f"p95 {_percentile(latencies_ms, 0.95):.1f}  max {max(latencies_ms):.1f}"
+        )
     print(f"5xx: {len(stats.server_errors)}  transport errors: {len(stats.transport_errors)}")
-    print(f"acknowledged writes: {sum(l.writes for l in ledgers)}  tasks/deletes reconciled: {checked}  uncertain: {sum(len(l.uncertain) for l in ledgers)}")
+    print(
+        f"acknowledged writes: {sum(ledger.writes for ledger in ledgers)}  tasks/deletes reconciled: {checked}  "
+        f"uncertain: {sum(len(ledger.uncertain) for ledger in ledgers)}"
+    )
     if violations:
         print(f"VIOLATIONS ({len(violations)}):")
         for violation in violations[:50]:

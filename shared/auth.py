@@ -52,8 +52,9 @@ class JWKSCache:
         self._lock = threading.Lock()
 
     def _fetch(self) -> None:
-        request = urllib.request.Request(self.url, headers={"Accept": "application/json"})
-        with urllib.request.urlopen(request, timeout=JWKS_TIMEOUT_SECONDS) as response:  # noqa: S310 (configured URL)
+        # The URL's scheme is checked (http/https only) when the settings are read.
+        request = urllib.request.Request(self.url, headers={"Accept": "application/json"})  # noqa: S310
+        with urllib.request.urlopen(request, timeout=JWKS_TIMEOUT_SECONDS) as response:  # noqa: S310
             document = json.loads(response.read(JWKS_MAX_BYTES))
         keys: dict[str, tuple[Any, str]] = {}
         for jwk in document.get("keys", []):
@@ -114,7 +115,11 @@ class TokenVerifier:
                 issuer=self.issuer,
                 audience=self.audience,
                 leeway=self.leeway,
-                options={"require": required, "verify_aud": self.audience is not None, "verify_iss": self.issuer is not None},
+                options={
+                    "require": required,
+                    "verify_aud": self.audience is not None,
+                    "verify_iss": self.issuer is not None,
+                },
             )
         except jwt.ExpiredSignatureError:
             raise AuthError("the token has expired") from None

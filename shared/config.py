@@ -11,7 +11,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # Used only when APP_ENV is local or test and no auth setting is given, so `make run` and
 # `make token` work out of the box. Never accepted anywhere else.
-DEVELOPMENT_JWT_SECRET = "local-development-secret-do-not-use-in-production"
+DEVELOPMENT_JWT_SECRET = "local-development-secret-do-not-use-in-production"  # noqa: S105 (public on purpose)
 MIN_SECRET_BYTES = 32
 
 
@@ -34,7 +34,9 @@ def normalize_database_url(url: str) -> str:
 
 class Settings(BaseSettings):
     # hide_input_in_errors: a refused setting may be a secret; errors must not repeat it.
-    model_config = SettingsConfigDict(extra="ignore", case_sensitive=False, env_ignore_empty=True, hide_input_in_errors=True)
+    model_config = SettingsConfigDict(
+        extra="ignore", case_sensitive=False, env_ignore_empty=True, hide_input_in_errors=True
+    )
 
     app_env: Literal["local", "test", "dev", "prod"] = "local"
     database_url: SecretStr | None = None

@@ -72,7 +72,9 @@ def create_db_engine(settings: Settings) -> Engine:
             raise DisconnectionError("connection closed by the server while idle")
 
     @event.listens_for(engine, "before_cursor_execute", retval=True)
-    def _with_timeouts(conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, executemany: bool) -> tuple[str, Any]:
+    def _with_timeouts(
+        conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, executemany: bool
+    ) -> tuple[str, Any]:
         if executemany:
             return statement, parameters
         return prefix + statement, parameters

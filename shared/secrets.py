@@ -27,9 +27,7 @@ def _boto3_client(service: str) -> Any:
     import boto3
     from botocore.config import Config
 
-    config = Config(
-        connect_timeout=2, read_timeout=5, retries={"max_attempts": 3, "mode": "standard"}
-    )
+    config = Config(connect_timeout=2, read_timeout=5, retries={"max_attempts": 3, "mode": "standard"})
     return boto3.client(service, config=config)
 
 
@@ -43,9 +41,7 @@ def _from_secret_string(name: str, secret_string: str) -> str:
     for key in (name, *JSON_KEYS):
         if isinstance(document.get(key), str):
             return document[key]
-    raise SecretResolutionError(
-        f"{name}: the JSON secret has no string key {name!r}, 'url' or 'value'"
-    )
+    raise SecretResolutionError(f"{name}: the JSON secret has no string key {name!r}, 'url' or 'value'")
 
 
 def _read(name: str, source: str, reference: str, client: Callable[[str], Any]) -> str:
@@ -73,9 +69,7 @@ def resolve_secrets(
     for name in SECRET_NAMES:
         if environ.get(name):
             continue
-        source = next(
-            (f"{name}{suffix}" for suffix in SOURCES if environ.get(f"{name}{suffix}")), None
-        )
+        source = next((f"{name}{suffix}" for suffix in SOURCES if environ.get(f"{name}{suffix}")), None)
         if source is None:
             continue
         try:

@@ -7,11 +7,10 @@ import logging
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
-from shared.config import get_settings
-
 from functions.api.middleware import EdgeMiddleware
 from functions.api.problems import Problem, install_problem_handlers
 from functions.api.routes import health, tasks
+from shared.config import get_settings
 
 DESCRIPTION = """Each signed-in user's tasks. Send `Authorization: Bearer <JWT>`; the token's `sub`
 is the `{user_id}` of every task route. Errors are `application/problem+json` (RFC 9457)."""

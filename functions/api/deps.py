@@ -38,11 +38,22 @@ def _parse_etags(value: str | None, *, weak_matches: bool) -> list[str] | None:
     return tags
 
 
-def if_match(value: Annotated[str | None, Header(alias="If-Match", description='ETags the task must still have, or `*`; otherwise 412 and nothing changes.')] = None) -> list[str] | None:
+def if_match(
+    value: Annotated[
+        str | None,
+        Header(
+            alias="If-Match", description="ETags the task must still have, or `*`; otherwise 412 and nothing changes."
+        ),
+    ] = None,
+) -> list[str] | None:
     return _parse_etags(value, weak_matches=False)
 
 
-def if_none_match(value: Annotated[str | None, Header(alias="If-None-Match", description="ETags the client already has: 304 when one is current.")] = None) -> list[str] | None:
+def if_none_match(
+    value: Annotated[
+        str | None, Header(alias="If-None-Match", description="ETags the client already has: 304 when one is current.")
+    ] = None,
+) -> list[str] | None:
     return _parse_etags(value, weak_matches=True)
 
 

@@ -14,10 +14,9 @@ from typing import Any
 
 from starlette.exceptions import HTTPException
 
+from functions.api.problems import PROBLEM_JSON, problem_body
 from shared.auth import AuthError, TokenVerifier
 from shared.config import get_settings
-
-from functions.api.problems import PROBLEM_JSON, problem_body
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -97,7 +96,9 @@ class EdgeMiddleware:
             await self._guarded(scope, receive, send_logged, request_id)
         except BodyTooLarge:
             if not status_holder["status"]:
-                await self._reject(send_logged, 413, f"the request body is larger than {MAX_BODY_BYTES} bytes", request_id)
+                await self._reject(
+                    send_logged, 413, f"the request body is larger than {MAX_BODY_BYTES} bytes", request_id
+                )
         except Exception:
             logger.exception("unhandled error", extra={"request_id": request_id})
             if not status_holder["status"]:
@@ -120,7 +121,14 @@ class EdgeMiddleware:
         length = _header(scope, b"content-length")
         if length is not None and (not length.isdigit() or int(length) > MAX_BODY_BYTES):
             status = 413 if length.isdigit() else 400
-            await self._reject(send, status, f"the request body is larger than {MAX_BODY_BYTES} bytes" if status == 413 else "invalid Content-Length", request_id)
+            await self._reject(
+                send,
+                status,
+                f"the request body is larger than {MAX_BODY_BYTES} bytes"
+                if status == 413
+                else "invalid Content-Length",
+                request_id,
+            )
             return
         path: str = scope["path"]
         if path.startswith(API_PREFIX):
@@ -154,7 +162,9 @@ class EdgeMiddleware:
         scope["state"]["owner_id"] = principal.subject
         return None
 
-    async def _reject(self, send: Send, status: int, detail: str, request_id: str, headers: dict[str, str] | None = None) -> None:
+    async def _reject(
+        self, send: Send, status: int, detail: str, request_id: str, headers: dict[str, str] | None = None
+    ) -> None:
         body = problem_body(status, detail, request_id)
         raw_headers = [(b"content-type", PROBLEM_JSON.encode()), (b"content-length", str(len(body)).encode())]
         raw_headers += [(k.lower().encode(), v.encode()) for k, v in (headers or {}).items()]

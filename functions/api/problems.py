@@ -40,7 +40,15 @@ def problem_type(slug: str | None) -> str:
     return f"urn:tasks-api:problem:{slug}" if slug else "about:blank"
 
 
-def problem_body(status: int, detail: str, request_id: str, *, slug: str | None = None, title: str | None = None, errors: list[dict[str, Any]] | None = None) -> bytes:
+def problem_body(
+    status: int,
+    detail: str,
+    request_id: str,
+    *,
+    slug: str | None = None,
+    title: str | None = None,
+    errors: list[dict[str, Any]] | None = None,
+) -> bytes:
     body: dict[str, Any] = {
         "type": problem_type(slug),
         "title": title or HTTPStatus(status).phrase,
@@ -53,7 +61,16 @@ def problem_body(status: int, detail: str, request_id: str, *, slug: str | None 
     return json.dumps(body, separators=(",", ":")).encode()
 
 
-def problem(request: Request, status: int, detail: str, *, slug: str | None = None, title: str | None = None, headers: dict[str, str] | None = None, errors: list[dict[str, Any]] | None = None) -> Response:
+def problem(
+    request: Request,
+    status: int,
+    detail: str,
+    *,
+    slug: str | None = None,
+    title: str | None = None,
+    headers: dict[str, str] | None = None,
+    errors: list[dict[str, Any]] | None = None,
+) -> Response:
     request_id = getattr(request.state, "request_id", "-")
     return Response(
         problem_body(status, detail, request_id, slug=slug, title=title, errors=errors),
@@ -65,7 +82,11 @@ def problem(request: Request, status: int, detail: str, *, slug: str | None = No
 
 def _issue(error: dict[str, Any]) -> dict[str, Any]:
     # Never echo the input back: it may be huge or hold something the client should not see in logs.
-    return {"loc": [p if isinstance(p, int) else str(p) for p in error.get("loc", ())], "msg": str(error.get("msg", "")), "type": str(error.get("type", ""))}
+    return {
+        "loc": [p if isinstance(p, int) else str(p) for p in error.get("loc", ())],
+        "msg": str(error.get("msg", "")),
+        "type": str(error.get("type", "")),
+    }
 
 
 async def _validation_error(request: Request, exc: Exception) -> Response:
@@ -134,6 +155,9 @@ def install_problem_handlers(app: FastAPI) -> None:
 def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
     """OpenAPI entries for the error statuses a route can answer with."""
     return {
-        status: {"description": HTTPStatus(status).phrase, "content": {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}}}
+        status: {
+            "description": HTTPStatus(status).phrase,
+            "content": {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}},
+        }
         for status in statuses
     }

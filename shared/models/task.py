@@ -7,8 +7,32 @@ import re
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, AwareDatetime, BaseModel, BeforeValidator, StrictBool, ConfigDict, Field, PlainSerializer, WithJsonSchema, model_validator
-from sqlalchemy import Boolean, CheckConstraint, Column, DateTime, Index, Integer, SmallInteger, String, Text, func, literal_column, text
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    StrictBool,
+    WithJsonSchema,
+    model_validator,
+)
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    Column,
+    DateTime,
+    Index,
+    Integer,
+    SmallInteger,
+    String,
+    Text,
+    func,
+    literal_column,
+    text,
+)
 from sqlalchemy.dialects.postgresql import ARRAY, BIGINT
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field as SQLField
@@ -120,17 +144,32 @@ Description = Annotated[
     str | None,
     Field(max_length=DESCRIPTION_MAX),
     AfterValidator(_check_description),
-    WithJsonSchema({"anyOf": [
-        {"type": "string", "maxLength": DESCRIPTION_MAX, "pattern": "^[^\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f\\x7f]*$"},
-        {"type": "null"},
-    ]}),
+    WithJsonSchema(
+        {
+            "anyOf": [
+                {
+                    "type": "string",
+                    "maxLength": DESCRIPTION_MAX,
+                    "pattern": "^[^\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f\\x7f]*$",
+                },
+                {"type": "null"},
+            ]
+        }
+    ),
 ]
-Tag = Annotated[
-    str, WithJsonSchema({"type": "string", "minLength": 1, "maxLength": TAG_MAX, "pattern": _VISIBLE_TEXT})
+Tag = Annotated[str, WithJsonSchema({"type": "string", "minLength": 1, "maxLength": TAG_MAX, "pattern": _VISIBLE_TEXT})]
+Tags = Annotated[
+    list[Tag],
+    Field(max_length=TAGS_MAX * 5),
+    AfterValidator(_check_tags),
+    WithJsonSchema(
+        {
+            "type": "array",
+            "items": {"type": "string", "minLength": 1, "maxLength": TAG_MAX, "pattern": _VISIBLE_TEXT},
+            "maxItems": TAGS_MAX,
+        }
+    ),
 ]
-Tags = Annotated[list[Tag], Field(max_length=TAGS_MAX * 5), AfterValidator(_check_tags), WithJsonSchema(
-    {"type": "array", "items": {"type": "string", "minLength": 1, "maxLength": TAG_MAX, "pattern": _VISIBLE_TEXT}, "maxItems": TAGS_MAX}
-)]
 UtcDatetime = Annotated[AwareDatetime, BeforeValidator(_rfc3339_only), AfterValidator(_to_utc)]
 DueAt = Annotated[AwareDatetime | None, BeforeValidator(_rfc3339_only), AfterValidator(_to_utc)]
 Timestamp = Annotated[datetime, PlainSerializer(_rfc3339, return_type=str, when_used="json")]
@@ -149,8 +188,18 @@ class Task(SQLModel, table=True):
         Index("ix_tasks_user_updated", "user_id", "updated_at", "id"),
         Index("ix_tasks_user_priority", "user_id", "priority", "id"),
         Index("ix_tasks_user_title", "user_id", func.lower(literal_column("title")), "id"),
-        Index("ix_tasks_user_due_asc", "user_id", func.coalesce(literal_column("due_at"), text("'infinity'::timestamptz")), "id"),
-        Index("ix_tasks_user_due_desc", "user_id", func.coalesce(literal_column("due_at"), text("'-infinity'::timestamptz")), "id"),
+        Index(
+            "ix_tasks_user_due_asc",
+            "user_id",
+            func.coalesce(literal_column("due_at"), text("'infinity'::timestamptz")),
+            "id",
+        ),
+        Index(
+            "ix_tasks_user_due_desc",
+            "user_id",
+            func.coalesce(literal_column("due_at"), text("'-infinity'::timestamptz")),
+            "id",
+        ),
     )
 
     id: int | None = SQLField(default=None, sa_column=Column(BIGINT, primary_key=True, autoincrement=True))
@@ -159,12 +208,20 @@ class Task(SQLModel, table=True):
     description: str | None = SQLField(default=None, sa_column=Column(String(DESCRIPTION_MAX), nullable=True))
     completed: bool = SQLField(default=False, sa_column=Column(Boolean, nullable=False, server_default=text("false")))
     completed_at: datetime | None = SQLField(default=None, sa_column=Column(DateTime(timezone=True), nullable=True))
-    priority: Priority = SQLField(default=Priority.medium, sa_column=Column(PriorityRank, nullable=False, server_default=text("1")))
+    priority: Priority = SQLField(
+        default=Priority.medium, sa_column=Column(PriorityRank, nullable=False, server_default=text("1"))
+    )
     due_at: datetime | None = SQLField(default=None, sa_column=Column(DateTime(timezone=True), nullable=True))
-    tags: list[str] = SQLField(default_factory=list, sa_column=Column(ARRAY(Text), nullable=False, server_default=text("'{}'::text[]")))
+    tags: list[str] = SQLField(
+        default_factory=list, sa_column=Column(ARRAY(Text), nullable=False, server_default=text("'{}'::text[]"))
+    )
     version: int = SQLField(default=1, sa_column=Column(Integer, nullable=False, server_default=text("1")))
-    created_at: datetime = SQLField(sa_column=Column(DateTime(timezone=True), nullable=False, server_default=func.now()))
-    updated_at: datetime = SQLField(sa_column=Column(DateTime(timezone=True), nullable=False, server_default=func.now()))
+    created_at: datetime = SQLField(
+        sa_column=Column(DateTime(timezone=True), nullable=False, server_default=func.now())
+    )
+    updated_at: datetime = SQLField(
+        sa_column=Column(DateTime(timezone=True), nullable=False, server_default=func.now())
+    )
 
 
 class _TaskInput(BaseModel):

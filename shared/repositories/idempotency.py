@@ -26,16 +26,20 @@ def insert_task_with_key(
     needs no scheduler of its own.
     """
     created = insert(tasks).values(**insert_values(owner_id, values)).returning(*tasks.c).cte("created")
-    claim = insert(keys).from_select(
-        ["user_id", "key", "request_hash", "response", "expires_at"],
-        select(
-            literal(owner_id),
-            literal(key),
-            literal(request_hash),
-            func.to_jsonb(created.table_valued()),
-            func.now() + timedelta(hours=IDEMPOTENCY_TTL_HOURS),
-        ).select_from(created),
-    ).cte("claimed")
+    claim = (
+        insert(keys)
+        .from_select(
+            ["user_id", "key", "request_hash", "response", "expires_at"],
+            select(
+                literal(owner_id),
+                literal(key),
+                literal(request_hash),
+                func.to_jsonb(created.table_valued()),
+                func.now() + timedelta(hours=IDEMPOTENCY_TTL_HOURS),
+            ).select_from(created),
+        )
+        .cte("claimed")
+    )
     expired = (
         select(keys.c.user_id, keys.c.key)
         .where(keys.c.expires_at < func.now())

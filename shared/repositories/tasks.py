@@ -8,7 +8,24 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import ColumnElement, SmallInteger, and_, case, delete, false, func, insert, literal, literal_column, or_, select, true, tuple_, type_coerce, update
+from sqlalchemy import (
+    ColumnElement,
+    SmallInteger,
+    and_,
+    case,
+    delete,
+    false,
+    func,
+    insert,
+    literal,
+    literal_column,
+    or_,
+    select,
+    true,
+    tuple_,
+    type_coerce,
+    update,
+)
 from sqlalchemy.sql.elements import KeyedColumnElement
 from sqlmodel import Session
 

@@ -67,7 +67,12 @@ def _snapshot_to_task(snapshot: dict[str, Any]) -> Task:
 
 
 def create_task(
-    session: Session, *, owner_id: str, task_in: TaskCreate, idempotency_key: str | None = None, body_hash: str | None = None
+    session: Session,
+    *,
+    owner_id: str,
+    task_in: TaskCreate,
+    idempotency_key: str | None = None,
+    body_hash: str | None = None,
 ) -> Created:
     values = task_in.model_dump()
     if idempotency_key is None:
@@ -135,7 +140,9 @@ def _versions(task_id: int, if_match: list[str] | None) -> list[int] | None:
     return versions
 
 
-def _write(session: Session, *, owner_id: str, task_id: int, values: dict[str, Any], if_match: list[str] | None) -> Task:
+def _write(
+    session: Session, *, owner_id: str, task_id: int, values: dict[str, Any], if_match: list[str] | None
+) -> Task:
     _check_id(task_id)
     task = repo.update_task(
         session, owner_id=owner_id, task_id=task_id, values=values, versions=_versions(task_id, if_match)
@@ -182,5 +189,3 @@ def delete_task(session: Session, *, owner_id: str, task_id: int, if_match: list
 
 def task_stats(session: Session, *, owner_id: str) -> TaskStats:
     return repo.task_stats(session, owner_id=owner_id)
-
-

@@ -45,7 +45,11 @@ def seed_sort_rows(user: Any, engine: Engine) -> list[int]:
         with engine.begin() as connection:
             connection.execute(
                 text("UPDATE tasks SET created_at = :created, updated_at = :updated WHERE id = :id"),
-                {"created": BASE + timedelta(minutes=created), "updated": BASE + timedelta(minutes=updated), "id": task_id},
+                {
+                    "created": BASE + timedelta(minutes=created),
+                    "updated": BASE + timedelta(minutes=updated),
+                    "id": task_id,
+                },
             )
     assert ids == sorted(ids)
     return ids

@@ -23,7 +23,9 @@ def b64(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
 
 
-def raw_token(header: dict[str, Any], payload: dict[str, Any], secret: bytes | None = DEVELOPMENT_JWT_SECRET.encode()) -> str:
+def raw_token(
+    header: dict[str, Any], payload: dict[str, Any], secret: bytes | None = DEVELOPMENT_JWT_SECRET.encode()
+) -> str:
     """A token built by hand, so that nothing in a JWT library refuses to make it."""
     signing_input = f"{b64(json.dumps(header).encode())}.{b64(json.dumps(payload).encode())}"
     signature = b"" if secret is None else hmac.new(secret, signing_input.encode(), hashlib.sha256).digest()
@@ -203,7 +205,9 @@ def test_with_an_issuer_configured_the_matching_issuer_is_accepted(client, new_u
     assert_accepted(list_as(client, user, make_token(user, iss=ISSUER)))
 
 
-@pytest.mark.parametrize("claims", [{"iss": "https://evil.example.com"}, {"iss": ISSUER + "/"}, {}], ids=["wrong", "near", "missing"])
+@pytest.mark.parametrize(
+    "claims", [{"iss": "https://evil.example.com"}, {"iss": ISSUER + "/"}, {}], ids=["wrong", "near", "missing"]
+)
 def test_with_an_issuer_configured_a_wrong_or_missing_issuer_is_401(client, new_user, configure, claims):
     configure(AUTH_ISSUER=ISSUER)
     user = new_user()
@@ -218,7 +222,9 @@ def test_with_an_audience_configured_the_matching_audience_is_accepted(client, n
     assert_accepted(list_as(client, user, make_token(user, aud=aud)))
 
 
-@pytest.mark.parametrize("claims", [{"aud": "other-api"}, {"aud": ["other-api"]}, {}], ids=["wrong", "wrong-list", "missing"])
+@pytest.mark.parametrize(
+    "claims", [{"aud": "other-api"}, {"aud": ["other-api"]}, {}], ids=["wrong", "wrong-list", "missing"]
+)
 def test_with_an_audience_configured_a_wrong_or_missing_audience_is_401(client, new_user, configure, claims):
     configure(AUTH_AUDIENCE=AUDIENCE)
     user = new_user()

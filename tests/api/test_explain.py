@@ -66,13 +66,19 @@ def seeded_users(engine: Engine) -> Iterator[list[str]]:
                        timestamptz '2024-06-01' + (g % 500) * interval '1 minute'
                 FROM generate_series(1, :count) AS g
             """),
-            {"prefix": prefix, "users": USERS, "heavy": HEAVY_USERS,
-             "heavy_tasks": HEAVY_USERS * TASKS_PER_HEAVY_USER, "count": TOTAL_TASKS},
+            {
+                "prefix": prefix,
+                "users": USERS,
+                "heavy": HEAVY_USERS,
+                "heavy_tasks": HEAVY_USERS * TASKS_PER_HEAVY_USER,
+                "count": TOTAL_TASKS,
+            },
         )
         connection.execute(text("ANALYZE tasks"))
         counts = connection.execute(
             text("SELECT count(*), count(DISTINCT user_id) FROM tasks WHERE user_id LIKE :pattern"),
-            {"pattern": prefix + "%"}).one()
+            {"pattern": prefix + "%"},
+        ).one()
     assert tuple(counts) == (TOTAL_TASKS, USERS)
     yield users
     with engine.begin() as connection:
@@ -117,7 +123,9 @@ def index_scan(plan: dict[str, Any]) -> dict[str, Any]:
 
 
 def rows_touched(scan: dict[str, Any]) -> int:
-    return int(scan["Actual Rows"] + scan.get("Rows Removed by Filter", 0) + scan.get("Rows Removed by Index Recheck", 0))
+    return int(
+        scan["Actual Rows"] + scan.get("Rows Removed by Filter", 0) + scan.get("Rows Removed by Index Recheck", 0)
+    )
 
 
 def expected_index(sort: Sort) -> str:

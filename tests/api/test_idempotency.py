@@ -45,7 +45,9 @@ def task_ids(user: Any) -> list[int]:
 def expire(engine: Engine, user_id: str, key: str) -> None:
     with engine.begin() as connection:
         updated = connection.execute(
-            text("UPDATE idempotency_keys SET expires_at = now() - interval '1 second' WHERE user_id = :u AND key = :k"),
+            text(
+                "UPDATE idempotency_keys SET expires_at = now() - interval '1 second' WHERE user_id = :u AND key = :k"
+            ),
             {"u": user_id, "k": key},
         ).rowcount
     assert updated == 1
@@ -103,16 +105,19 @@ def test_the_same_json_value_with_other_key_order_and_whitespace_is_the_same_bod
     assert task_ids(alice) == [first.json()["id"]]
 
 
-@pytest.mark.parametrize("other", [
-    {**BODY, "title": "pay rent!"},
-    {**BODY, "priority": "low"},
-    {**BODY, "tags": ["home", "bills"]},
-    {**BODY, "tags": ["Home"]},
-    {**BODY, "due_at": "2030-01-01T07:00:00Z"},
-    {key: value for key, value in BODY.items() if key != "tags"},
-    {**BODY, "description": None},
-    {**BODY, "completed": False},
-])
+@pytest.mark.parametrize(
+    "other",
+    [
+        {**BODY, "title": "pay rent!"},
+        {**BODY, "priority": "low"},
+        {**BODY, "tags": ["home", "bills"]},
+        {**BODY, "tags": ["Home"]},
+        {**BODY, "due_at": "2030-01-01T07:00:00Z"},
+        {key: value for key, value in BODY.items() if key != "tags"},
+        {**BODY, "description": None},
+        {**BODY, "completed": False},
+    ],
+)
 def test_the_same_key_with_a_different_body_is_422_and_creates_nothing(alice, key, other):
     first = post(alice, key, BODY)
     assert first.status_code == 201
@@ -170,8 +175,12 @@ def test_a_live_key_is_stored_with_an_expiry_about_24_hours_ahead(alice, engine,
     post(alice, key, BODY)
     with engine.begin() as connection:
         hours = connection.execute(
-            text("SELECT round(extract(epoch FROM expires_at - created_at) / 3600) FROM idempotency_keys "
-                 "WHERE user_id = :u AND key = :k"), {"u": alice.user_id, "k": key}).scalar_one()
+            text(
+                "SELECT round(extract(epoch FROM expires_at - created_at) / 3600) FROM idempotency_keys "
+                "WHERE user_id = :u AND key = :k"
+            ),
+            {"u": alice.user_id, "k": key},
+        ).scalar_one()
     assert hours == 24
 
 
@@ -180,23 +189,30 @@ def test_later_keyed_posts_sweep_expired_keys_of_other_users(alice, engine, new_
     with engine.begin() as connection:
         for user_id in others:
             connection.execute(
-                text("INSERT INTO idempotency_keys (user_id, key, request_hash, response, expires_at) "
-                     "VALUES (:u, 'old', :h, '{}'::jsonb, now() - interval '1 hour')"),
+                text(
+                    "INSERT INTO idempotency_keys (user_id, key, request_hash, response, expires_at) "
+                    "VALUES (:u, 'old', :h, '{}'::jsonb, now() - interval '1 hour')"
+                ),
                 {"u": user_id, "h": "0" * 64},
             )
         connection.execute(
-            text("INSERT INTO idempotency_keys (user_id, key, request_hash, response, expires_at) "
-                 "VALUES (:u, 'live', :h, '{}'::jsonb, now() + interval '1 hour')"),
+            text(
+                "INSERT INTO idempotency_keys (user_id, key, request_hash, response, expires_at) "
+                "VALUES (:u, 'live', :h, '{}'::jsonb, now() + interval '1 hour')"
+            ),
             {"u": others[0], "h": "0" * 64},
         )
         expired_anywhere = connection.execute(
-            text("SELECT count(*) FROM idempotency_keys WHERE expires_at < now()")).scalar_one()
+            text("SELECT count(*) FROM idempotency_keys WHERE expires_at < now()")
+        ).scalar_one()
     # Each keyed POST sweeps a bounded batch of expired keys: enough POSTs clear every one of them.
     for n in range(expired_anywhere // 10 + 1):
         assert post(alice, f"sweep-{n}", {"title": f"t{n}"}).status_code == 201
     assert stored_keys(engine, others) == [(others[0], "live")]
     with engine.begin() as connection:
-        assert connection.execute(text("SELECT count(*) FROM idempotency_keys WHERE expires_at < now()")).scalar_one() == 0
+        assert (
+            connection.execute(text("SELECT count(*) FROM idempotency_keys WHERE expires_at < now()")).scalar_one() == 0
+        )
 
 
 def test_concurrent_duplicates_create_exactly_one_task(alice, engine, key):

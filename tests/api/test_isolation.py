@@ -25,7 +25,9 @@ BAD_TOKENS = [
     pytest.param(None, id="no-header"),
     pytest.param("Bearer", id="bearer-without-token"),
     pytest.param("Bearer not-a-jwt", id="garbage"),
-    pytest.param("Bearer " + make_token("someone", secret="a-different-secret-that-is-long-enough!!"), id="wrong-signature"),
+    pytest.param(
+        "Bearer " + make_token("someone", secret="a-different-secret-that-is-long-enough!!"), id="wrong-signature"
+    ),
     pytest.param("Bearer " + make_token("someone", lifetime=-3600), id="expired"),
 ]
 
@@ -60,7 +62,9 @@ def test_every_task_route_without_a_valid_token_is_401(client, bob, method, suff
 @pytest.mark.parametrize(("method", "suffix", "payload"), ROUTES)
 def test_every_task_route_on_another_users_path_is_403(alice, bob, method, suffix, payload):
     task = bob.create(title="bob's")
-    response = alice.client.request(method, path_of(bob.user_id, suffix, task["id"]), json=payload, headers=alice.headers)
+    response = alice.client.request(
+        method, path_of(bob.user_id, suffix, task["id"]), json=payload, headers=alice.headers
+    )
     body = assert_problem(response, 403)
     assert body["title"] == "Forbidden"
     assert "www-authenticate" not in response.headers
@@ -85,7 +89,9 @@ def test_if_match_on_another_users_task_is_404_not_412(alice, bob, method, suffi
     created = bob.request("POST", json={"title": "bob's"})
     task = created.json()
     for etag in (created.headers["etag"], '"999.1"', "*"):
-        response = alice.request(method, suffix.replace("{id}", str(task["id"])), json=payload, headers={"If-Match": etag})
+        response = alice.request(
+            method, suffix.replace("{id}", str(task["id"])), json=payload, headers={"If-Match": etag}
+        )
         assert_problem(response, 404)
     assert bob.request("GET", f"/{task['id']}").json() == task
 
@@ -130,7 +136,9 @@ def test_bad_token_with_invalid_path_is_401_not_422(client, new_user, method, su
 
 def test_bad_token_with_a_non_json_body_is_401_not_415(client, bob):
     response = client.post(
-        f"/api/{bob.user_id}/tasks", content=b"title=x", headers={"Content-Type": "text/plain", "Authorization": "Bearer x"}
+        f"/api/{bob.user_id}/tasks",
+        content=b"title=x",
+        headers={"Content-Type": "text/plain", "Authorization": "Bearer x"},
     )
     assert_problem(response, 401)
 

@@ -176,6 +176,7 @@ def test_an_hs256_token_signed_with_the_public_key_is_401(client, new_user, use_
     user = new_user()
     pem = key.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
     for secret in (pem, json.dumps(jwk).encode(), base64.urlsafe_b64decode(jwk["x"] + "==")):
+
         def b64(data: bytes) -> str:
             return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
 
@@ -250,7 +251,10 @@ def test_an_unreachable_jwks_is_401_not_500(client, new_user, jwks_server, confi
     assert status_as(client, user, sign(new_key("EdDSA"), "EdDSA", user, kid="k1")) == 401
 
 
-@pytest.mark.parametrize("document", [b"not json", b"[]", b"", b'{"keys": [1]}', b'{"keys": "x"}', b'{"keys": [{"kty": "OKP", "kid": "k1"}]}'])
+@pytest.mark.parametrize(
+    "document",
+    [b"not json", b"[]", b"", b'{"keys": [1]}', b'{"keys": "x"}', b'{"keys": [{"kty": "OKP", "kid": "k1"}]}'],
+)
 def test_a_broken_jwks_document_is_401_not_500(client, new_user, use_jwks, document):
     use_jwks.documents["/jwks"] = document
     user = new_user()

@@ -94,7 +94,11 @@ def test_link_keeps_the_filters_sort_and_limit(alice):
     assert url.path == f"/api/{alice.user_id}/tasks"
     query = parse_qs(url.query)
     assert {k: v for k, v in query.items() if k != "cursor"} == {
-        "tag": ["home"], "priority": ["high"], "sort": ["-title"], "limit": ["1"]}
+        "tag": ["home"],
+        "priority": ["high"],
+        "sort": ["-title"],
+        "limit": ["1"],
+    }
 
 
 SORTS_FOR_CHURN = ["created_at", "-created_at", "title", "-title", "priority", "-priority", "due_at", "-due_at"]
@@ -112,13 +116,16 @@ def test_inserts_and_deletes_between_pages_cause_no_duplicate_and_no_gap(alice, 
             return  # tasks inserted at the end of the order would otherwise keep the walk going
         seen = {task_id for page in pages for task_id in page}
         # New tasks on both sides of the cursor, with and without due dates, in every priority.
-        for title, priority, due_at in (("aaa", "low", "2029-01-01T00:00:00Z"), ("zzz", "high", None),
-                                        ("mmm", "medium", "2030-01-02T10:00:00Z")):
+        for title, priority, due_at in (
+            ("aaa", "low", "2029-01-01T00:00:00Z"),
+            ("zzz", "high", None),
+            ("mmm", "medium", "2030-01-02T10:00:00Z"),
+        ):
             inserted.append(alice.create(title=title, priority=priority, due_at=due_at)["id"])
         # Delete one task the walk has not reached yet, and one it already returned.
         ahead = [task_id for task_id in order if task_id not in seen and task_id not in deleted]
         behind = [task_id for task_id in order if task_id in seen and task_id not in deleted]
-        for victim in (ahead[-1:] + behind[:1]):
+        for victim in ahead[-1:] + behind[:1]:
             assert alice.request("DELETE", f"/{victim}").status_code == 204
             deleted.add(victim)
 
@@ -127,7 +134,8 @@ def test_inserts_and_deletes_between_pages_cause_no_duplicate_and_no_gap(alice, 
     assert len(returned) == len(set(returned))
     survivors = [task_id for task_id in order if task_id not in deleted]
     assert [task_id for task_id in returned if task_id in set(order)] == [
-        task_id for task_id in order if task_id in set(returned)]
+        task_id for task_id in order if task_id in set(returned)
+    ]
     assert set(survivors) <= set(returned)
     assert set(returned) <= set(order) | set(inserted)
 
@@ -181,16 +189,19 @@ def test_a_cursor_from_another_user_is_400(alice, bob):
     assert_bad_cursor(bob.request("GET", params={"limit": 2, "cursor": cursor}))
 
 
-@pytest.mark.parametrize("changed", [
-    {"sort": "-created_at"},
-    {"sort": "title"},
-    {"status": "pending"},
-    {"priority": "medium"},
-    {"tag": "home"},
-    {"q": "t"},
-    {"due_before": "2099-01-01T00:00:00Z"},
-    {"due_after": "2000-01-01T00:00:00Z"},
-])
+@pytest.mark.parametrize(
+    "changed",
+    [
+        {"sort": "-created_at"},
+        {"sort": "title"},
+        {"status": "pending"},
+        {"priority": "medium"},
+        {"tag": "home"},
+        {"q": "t"},
+        {"due_before": "2099-01-01T00:00:00Z"},
+        {"due_after": "2000-01-01T00:00:00Z"},
+    ],
+)
 def test_a_cursor_reused_with_other_filters_or_sort_is_400(alice, changed):
     for i in range(4):
         alice.create(title=f"t{i}", tags=["home"], due_at="2050-01-01T00:00:00Z")
@@ -200,11 +211,21 @@ def test_a_cursor_reused_with_other_filters_or_sort_is_400(alice, changed):
 
 def test_a_cursor_keeps_working_with_the_same_filters_in_another_order(alice):
     ids = [alice.create(title=f"t{i}", tags=["a", "b"], priority="high")["id"] for i in range(4)]
-    response = alice.request("GET", params=[("tag", "a"), ("tag", "b"), ("priority", "high"), ("priority", "low"),
-                                            ("limit", "2")])
+    response = alice.request(
+        "GET", params=[("tag", "a"), ("tag", "b"), ("priority", "high"), ("priority", "low"), ("limit", "2")]
+    )
     cursor = cursor_of(response)
-    again = alice.request("GET", params=[("priority", "low"), ("priority", "high"), ("tag", "B"), ("tag", "A"),
-                                         ("limit", "2"), ("cursor", cursor)])
+    again = alice.request(
+        "GET",
+        params=[
+            ("priority", "low"),
+            ("priority", "high"),
+            ("tag", "B"),
+            ("tag", "A"),
+            ("limit", "2"),
+            ("cursor", cursor),
+        ],
+    )
     assert again.status_code == 200, again.text
     assert [t["id"] for t in again.json()] == ids[2:]
 

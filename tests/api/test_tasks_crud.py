@@ -8,7 +8,14 @@ from typing import Any
 import pytest
 
 TIMESTAMP = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$")
-DEFAULTS = {"description": None, "completed": False, "completed_at": None, "priority": "medium", "due_at": None, "tags": []}
+DEFAULTS = {
+    "description": None,
+    "completed": False,
+    "completed_at": None,
+    "priority": "medium",
+    "due_at": None,
+    "tags": [],
+}
 FULL = {
     "title": "write report",
     "description": "quarterly\nnumbers",
@@ -175,7 +182,12 @@ def test_complete_with_no_body_toggles_both_ways(alice):
     task = alice.create(title="t")
     on = alice.request("PATCH", f"/{task['id']}/complete")
     assert on.status_code == 200
-    assert on.json() == {**task, "completed": True, "completed_at": on.json()["updated_at"], "updated_at": on.json()["updated_at"]}
+    assert on.json() == {
+        **task,
+        "completed": True,
+        "completed_at": on.json()["updated_at"],
+        "updated_at": on.json()["updated_at"],
+    }
     off = alice.request("PATCH", f"/{task['id']}/complete")
     assert off.status_code == 200
     assert off.json() == {**task, "updated_at": off.json()["updated_at"]}

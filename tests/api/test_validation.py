@@ -32,7 +32,16 @@ def test_missing_title_is_422(alice):
     assert body["errors"][0]["loc"] == ["body", "title"]
 
 
-@pytest.mark.parametrize(("title", "status"), [("t" * 255, 201), ("t" * 256, 422), ("  " + "t" * 255 + "  ", 201), ("\U0001f600" * 255, 201), ("\u00e9" * 256, 422)])
+@pytest.mark.parametrize(
+    ("title", "status"),
+    [
+        ("t" * 255, 201),
+        ("t" * 256, 422),
+        ("  " + "t" * 255 + "  ", 201),
+        ("\U0001f600" * 255, 201),
+        ("\u00e9" * 256, 422),
+    ],
+)
 def test_title_length_limit_is_255_characters_after_trimming(alice, title, status):
     code, body = create_status(alice, title=title)
     assert code == status
@@ -66,11 +75,15 @@ def test_nul_byte_in_an_update_is_422_and_changes_nothing(alice, method):
     assert alice.request("GET", f"/{task['id']}").json() == task
 
 
-@pytest.mark.parametrize("fields", [
-    {"title": "a\ud800b"},
-    {"title": "t", "description": "\udfff"},
-    {"title": "t", "tags": ["x\ud83d"]},
-], ids=["title", "description", "tag"])
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {"title": "a\ud800b"},
+        {"title": "t", "description": "\udfff"},
+        {"title": "t", "tags": ["x\ud83d"]},
+    ],
+    ids=["title", "description", "tag"],
+)
 def test_a_lone_surrogate_escape_is_422_not_500(alice, fields):
     """`"\\ud800"` is valid JSON syntax but no Unicode character: it cannot be stored as UTF-8."""
     content = json.dumps(fields).encode()  # ensure_ascii: the surrogate travels as a \\u escape
@@ -81,7 +94,9 @@ def test_a_lone_surrogate_escape_is_422_not_500(alice, fields):
 
 def test_a_lone_surrogate_in_an_update_is_422_not_500(alice):
     task = alice.create(title="t")
-    response = alice.request("PATCH", f"/{task['id']}", content=b'{"title": "\\ud800"}', headers={"Content-Type": "application/json"})
+    response = alice.request(
+        "PATCH", f"/{task['id']}", content=b'{"title": "\\ud800"}', headers={"Content-Type": "application/json"}
+    )
     assert_problem(response, 422)
     assert alice.request("GET", f"/{task['id']}").json() == task
 
@@ -91,7 +106,10 @@ def test_newlines_and_tabs_are_allowed_in_description(alice):
     assert alice.create(title="t", description=description)["description"] == description
 
 
-@pytest.mark.parametrize(("description", "status"), [("d" * 1000, 201), ("d" * 1001, 422), ("\u00e9" * 1000, 201), ("\U0001f600" * 1000, 201)])
+@pytest.mark.parametrize(
+    ("description", "status"),
+    [("d" * 1000, 201), ("d" * 1001, 422), ("\u00e9" * 1000, 201), ("\U0001f600" * 1000, 201)],
+)
 def test_description_limit_is_1000_characters(alice, description, status):
     code, body = create_status(alice, title="t", description=description)
     assert code == status
@@ -100,7 +118,11 @@ def test_description_limit_is_1000_characters(alice, description, status):
 
 
 def test_tags_are_trimmed_lowercased_and_deduplicated_in_order(alice):
-    assert alice.create(title="t", tags=[" Work ", "work", "HOME", "home ", "Errands"])["tags"] == ["work", "home", "errands"]
+    assert alice.create(title="t", tags=[" Work ", "work", "HOME", "home ", "Errands"])["tags"] == [
+        "work",
+        "home",
+        "errands",
+    ]
 
 
 def test_twenty_distinct_tags_are_allowed_and_twenty_one_are_422(alice):
@@ -114,7 +136,9 @@ def test_duplicates_that_collapse_to_twenty_tags_are_allowed(alice):
     assert alice.create(title="t", tags=tags)["tags"] == [f"tag{i}" for i in range(20)]
 
 
-@pytest.mark.parametrize(("tag", "status"), [("t" * 50, 201), ("t" * 51, 422), (" " + "T" * 50 + " ", 201), ("", 422), ("   ", 422)])
+@pytest.mark.parametrize(
+    ("tag", "status"), [("t" * 50, 201), ("t" * 51, 422), (" " + "T" * 50 + " ", 201), ("", 422), ("   ", 422)]
+)
 def test_tag_length_limit_is_50_characters_after_trimming(alice, tag, status):
     assert create_status(alice, title="t", tags=[tag])[0] == status
 
@@ -179,12 +203,15 @@ def test_due_at_as_a_unix_number_is_422_because_it_is_not_rfc_3339(alice):
     assert create_status(alice, title="t", due_at=1893456000)[0] == 422
 
 
-@pytest.mark.parametrize(("sent", "returned"), [
-    ("2030-01-01T10:00:00+05:30", "2030-01-01T04:30:00.000000Z"),
-    ("2030-01-01T00:30:00-02:00", "2030-01-01T02:30:00.000000Z"),
-    ("2030-01-01T10:00:00.123456Z", "2030-01-01T10:00:00.123456Z"),
-    ("2030-01-01T10:00:00+00:00", "2030-01-01T10:00:00.000000Z"),
-])
+@pytest.mark.parametrize(
+    ("sent", "returned"),
+    [
+        ("2030-01-01T10:00:00+05:30", "2030-01-01T04:30:00.000000Z"),
+        ("2030-01-01T00:30:00-02:00", "2030-01-01T02:30:00.000000Z"),
+        ("2030-01-01T10:00:00.123456Z", "2030-01-01T10:00:00.123456Z"),
+        ("2030-01-01T10:00:00+00:00", "2030-01-01T10:00:00.000000Z"),
+    ],
+)
 def test_due_at_with_an_offset_is_stored_and_returned_in_utc(alice, sent, returned):
     task = alice.create(title="t", due_at=sent)
     assert task["due_at"] == returned

@@ -14,8 +14,8 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-import pytest
 import hypothesis
+import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
 

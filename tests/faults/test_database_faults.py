@@ -53,9 +53,13 @@ def test_killed_pooled_connections_are_replaced_transparently(alice, kill_app_ba
 def test_every_route_survives_a_kill(alice, kill_app_backends) -> None:
     task = alice.create(title="x")
     calls = [
-        ("GET", "", None), ("GET", "/stats", None), ("POST", "", {"title": "y"}),
-        ("GET", f"/{task['id']}", None), ("PUT", f"/{task['id']}", {"title": "z"}),
-        ("PATCH", f"/{task['id']}", {"title": "w"}), ("PATCH", f"/{task['id']}/complete", None),
+        ("GET", "", None),
+        ("GET", "/stats", None),
+        ("POST", "", {"title": "y"}),
+        ("GET", f"/{task['id']}", None),
+        ("PUT", f"/{task['id']}", {"title": "z"}),
+        ("PATCH", f"/{task['id']}", {"title": "w"}),
+        ("PATCH", f"/{task['id']}/complete", None),
     ]
     for method, path, body in calls:
         alice.request("GET")
@@ -127,7 +131,12 @@ def test_unreachable_database_is_a_prompt_503(client, configure, silent_server, 
     configure(DATABASE_URL=f"postgresql://postgres:s3cr3t-pw@127.0.0.1:{port}/x", DB_CONNECT_TIMEOUT_SECONDS="1")
     user = UserClient(client, new_user())
     started = time.monotonic()
-    for method, path, body in (("GET", "", None), ("POST", "", {"title": "x"}), ("GET", "/stats", None), ("PATCH", "/1", {"title": "y"})):
+    for method, path, body in (
+        ("GET", "", None),
+        ("POST", "", {"title": "x"}),
+        ("GET", "/stats", None),
+        ("PATCH", "/1", {"title": "y"}),
+    ):
         _assert_503(user.request(method, path, json=body))
     _assert_503(client.get("/health/ready"))
     assert time.monotonic() - started < 5 * UNREACHABLE_BOUND_SECONDS
@@ -170,7 +179,9 @@ def _hold_row_lock(database_url: str, task_id: int) -> tuple[Any, threading.Even
         ({"DB_STATEMENT_TIMEOUT_MS": "300", "DB_LOCK_TIMEOUT_MS": "5000"}, "statement_timeout"),
     ],
 )
-def test_write_blocked_past_a_timeout_is_503_and_the_connection_is_reused(client, configure, database_url, new_user, settings, what) -> None:
+def test_write_blocked_past_a_timeout_is_503_and_the_connection_is_reused(
+    client, configure, database_url, new_user, settings, what
+) -> None:
     """A row locked by another transaction: the app's UPDATE/DELETE waits until lock_timeout
     (SQLSTATE 55P03) or statement_timeout (57014) cancels it. The app maps both to 503 with
     Retry-After; nothing is changed; the same pooled connection (pool size 1) serves the next one."""

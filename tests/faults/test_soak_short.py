@@ -14,7 +14,11 @@ def test_short_soak_loses_nothing(database_url: str) -> None:
     env.update(DATABASE_URL=database_url, APP_ENV="test", PYTHONPATH=str(REPO))
     result = subprocess.run(
         [sys.executable, "-m", "scripts.soak", "--seconds", "5", "--clients", "6", "--max-requests", "20000"],
-        cwd=REPO, env=env, capture_output=True, text=True, timeout=180,
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=180,
     )
     print(result.stdout, result.stderr[-3000:])
     assert result.returncode == 0, result.stdout + result.stderr[-3000:]

@@ -22,7 +22,16 @@ from sqlalchemy import create_engine, text
 
 from shared.config import normalize_database_url
 from tests.conftest import REPO, make_token
-from tests.functions.lambda_events import V1, V2, Invocation, load_event, with_body, with_header, with_query, without_header
+from tests.functions.lambda_events import (
+    V1,
+    V2,
+    Invocation,
+    load_event,
+    with_body,
+    with_header,
+    with_query,
+    without_header,
+)
 
 Invoke = Callable[[dict[str, Any]], Invocation]
 APIS = [V2, V1]
@@ -30,12 +39,24 @@ PROBLEM = "application/problem+json"
 TIMESTAMP = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,6})?Z$")
 V2_ORIGIN = "https://a1b2c3d4e5.execute-api.us-east-1.amazonaws.com"
 V1_ORIGIN = "https://f6g7h8i9j0.execute-api.us-east-1.amazonaws.com"
-TASK_ROUTES = ["post_task", "post_task_base64", "get_tasks_priorities", "get_task", "put_task", "patch_task", "patch_task_complete", "delete_task", "get_stats"]
+TASK_ROUTES = [
+    "post_task",
+    "post_task_base64",
+    "get_tasks_priorities",
+    "get_task",
+    "put_task",
+    "patch_task",
+    "patch_task_complete",
+    "delete_task",
+    "get_stats",
+]
 ONE_TASK_ROUTES = ["get_task", "put_task", "patch_task", "patch_task_complete", "delete_task"]
 
 
 def event(api: str, name: str, user: str, *, token: str | None = None, task_id: int | str = 0) -> dict[str, Any]:
-    return load_event(f"{api}_{name}", user=user, token=token if token is not None else make_token(user), task_id=str(task_id))
+    return load_event(
+        f"{api}_{name}", user=user, token=token if token is not None else make_token(user), task_id=str(task_id)
+    )
 
 
 def new_id() -> str:
@@ -62,7 +83,16 @@ def assert_json(call: Invocation, status: int, **headers: str) -> Any:
     return json.loads(body)
 
 
-def assert_problem(call: Invocation, status: int, detail: str, *, type_: str = "about:blank", title: str | None = None, headers: dict[str, str] | None = None, errors: list[dict[str, Any]] | None = None) -> None:
+def assert_problem(
+    call: Invocation,
+    status: int,
+    detail: str,
+    *,
+    type_: str = "about:blank",
+    title: str | None = None,
+    headers: dict[str, str] | None = None,
+    errors: list[dict[str, Any]] | None = None,
+) -> None:
     """An RFC 9457 problem carrying the invocation's aws_request_id (base64 or not: see the test below)."""
     assert call.status == status, call.response
     body_text = call.text
@@ -72,7 +102,13 @@ def assert_problem(call: Invocation, status: int, detail: str, *, type_: str = "
         "content-type": PROBLEM,
         "x-request-id": call.request_id,
     }
-    expected: dict[str, Any] = {"type": type_, "title": title or HTTPStatus(status).phrase, "status": status, "detail": detail, "request_id": call.request_id}
+    expected: dict[str, Any] = {
+        "type": type_,
+        "title": title or HTTPStatus(status).phrase,
+        "status": status,
+        "detail": detail,
+        "request_id": call.request_id,
+    }
     if errors is not None:
         expected["errors"] = errors
     assert json.loads(body_text) == expected
@@ -81,7 +117,19 @@ def assert_problem(call: Invocation, status: int, detail: str, *, type_: str = "
 
 
 def assert_task(body: dict[str, Any], **expected: Any) -> None:
-    assert set(body) == {"id", "user_id", "title", "description", "completed", "completed_at", "priority", "due_at", "tags", "created_at", "updated_at"}
+    assert set(body) == {
+        "id",
+        "user_id",
+        "title",
+        "description",
+        "completed",
+        "completed_at",
+        "priority",
+        "due_at",
+        "tags",
+        "created_at",
+        "updated_at",
+    }
     assert {k: body[k] for k in expected} == expected
     assert TIMESTAMP.match(body["created_at"]) and TIMESTAMP.match(body["updated_at"])
     assert body["completed_at"] is None or TIMESTAMP.match(body["completed_at"])
@@ -131,8 +179,15 @@ def test_create_answers_201_json_with_location_and_etag(invoke: Invoke, api: str
     task_id = body["id"]
     assert assert_json(call, 201, ETag=f'"{task_id}.1"', Location=f"/api/{user}/tasks/{task_id}") == body
     assert_task(
-        body, user_id=user, title="Buy milk", description="2 litres, semi-skimmed", completed=False, completed_at=None,
-        priority="high", due_at="2031-05-01T07:00:00.000000Z", tags=["home", "errands"],
+        body,
+        user_id=user,
+        title="Buy milk",
+        description="2 litres, semi-skimmed",
+        completed=False,
+        completed_at=None,
+        priority="high",
+        due_at="2031-05-01T07:00:00.000000Z",
+        tags=["home", "errands"],
     )
     assert body["created_at"] == body["updated_at"]
 
@@ -142,11 +197,24 @@ def test_create_decodes_a_base64_encoded_json_body(invoke: Invoke, api: str) -> 
     user = new_id()
     request = event(api, "post_task_base64", user)
     assert request["isBase64Encoded"] is True
-    assert json.loads(base64.b64decode(request["body"])) == {"title": "Café au lait ☕", "priority": "low", "tags": ["Kitchen"]}
+    assert json.loads(base64.b64decode(request["body"])) == {
+        "title": "Café au lait ☕",
+        "priority": "low",
+        "tags": ["Kitchen"],
+    }
     call = invoke(request)
     body = call.json()
     assert assert_json(call, 201, ETag=f'"{body["id"]}.1"', Location=f"/api/{user}/tasks/{body['id']}") == body
-    assert_task(body, user_id=user, title="Café au lait ☕", description=None, priority="low", tags=["kitchen"], due_at=None, completed=False)
+    assert_task(
+        body,
+        user_id=user,
+        title="Café au lait ☕",
+        description=None,
+        priority="low",
+        tags=["kitchen"],
+        due_at=None,
+        completed=False,
+    )
 
 
 @pytest.mark.parametrize("api", APIS)
@@ -168,7 +236,10 @@ def test_list_with_a_repeated_priority_key_filters_on_both_and_its_link_keeps_bo
 
     first = invoke(event(api, "get_tasks_priorities", user))
     link = first.headers.get("link", "")
-    match = re.fullmatch(r'<(https://[^/]+)(/[^?]*)\?priority=low&priority=high&sort=-priority&limit=1&cursor=([A-Za-z0-9_\-.~%]+)>; rel="next"', link)
+    match = re.fullmatch(
+        r'<(https://[^/]+)(/[^?]*)\?priority=low&priority=high&sort=-priority&limit=1&cursor=([A-Za-z0-9_\-.~%]+)>; rel="next"',
+        link,
+    )
     assert match, link
     origin, path, cursor = match.groups()
     assert (origin, path) == (V2_ORIGIN if api == V2 else V1_ORIGIN, f"/api/{user}/tasks")
@@ -188,8 +259,16 @@ def test_put_replaces_every_editable_field(invoke: Invoke, api: str) -> None:
     call = invoke(event(api, "put_task", user, task_id=created["id"]))
     body = assert_json(call, 200, ETag=f'"{created["id"]}.2"')
     assert_task(
-        body, id=created["id"], user_id=user, title="Buy oat milk", description=None, completed=True,
-        priority="low", due_at=None, tags=["shopping"], created_at=created["created_at"],
+        body,
+        id=created["id"],
+        user_id=user,
+        title="Buy oat milk",
+        description=None,
+        completed=True,
+        priority="low",
+        due_at=None,
+        tags=["shopping"],
+        created_at=created["created_at"],
     )
     assert body["completed_at"] is not None and body["updated_at"] > created["updated_at"]
 
@@ -200,7 +279,10 @@ def test_patch_changes_only_the_fields_sent(invoke: Invoke, api: str) -> None:
     created = create(invoke, api, user)
     call = invoke(event(api, "patch_task", user, task_id=created["id"]))
     body = assert_json(call, 200, ETag=f'"{created["id"]}.2"')
-    unchanged = {k: created[k] for k in ("id", "user_id", "title", "completed", "completed_at", "priority", "due_at", "created_at")}
+    unchanged = {
+        k: created[k]
+        for k in ("id", "user_id", "title", "completed", "completed_at", "priority", "due_at", "created_at")
+    }
     assert_task(body, **unchanged, description="from the corner shop", tags=["home", "urgent"])
     assert body["updated_at"] > created["updated_at"]
 
@@ -216,7 +298,9 @@ def test_complete_without_a_body_toggles_completion_each_time(invoke: Invoke, ap
     assert_task(done, id=created["id"], completed=True, title="Buy milk")
     assert done["completed_at"] is not None
 
-    undone = assert_json(invoke(event(api, "patch_task_complete", user, task_id=created["id"])), 200, ETag=f'"{created["id"]}.3"')
+    undone = assert_json(
+        invoke(event(api, "patch_task_complete", user, task_id=created["id"])), 200, ETag=f'"{created["id"]}.3"'
+    )
     assert_task(undone, id=created["id"], completed=False, completed_at=None)
 
 
@@ -261,7 +345,10 @@ def test_a_stale_if_match_answers_412_and_changes_nothing(invoke: Invoke, api: s
     call = invoke(request)
     assert call.status == 412
     assert json.loads(call.text)["request_id"] == call.request_id
-    assert assert_json(invoke(event(api, "get_task", user, task_id=created["id"])), 200, ETag=f'"{created["id"]}.1"') == created
+    assert (
+        assert_json(invoke(event(api, "get_task", user, task_id=created["id"])), 200, ETag=f'"{created["id"]}.1"')
+        == created
+    )
 
 
 # --- authentication, authorization, ownership ---------------------------------------------------
@@ -327,10 +414,17 @@ def test_a_body_that_is_not_json_answers_415(invoke: Invoke, api: str) -> None:
 @pytest.mark.parametrize("api", APIS)
 def test_an_invalid_body_answers_422_with_its_errors(invoke: Invoke, api: str) -> None:
     user = new_id()
-    request = with_body(event(api, "post_task", user), json.dumps({"title": "ok", "priority": "urgent", "owner": "x"}).encode(), "application/json")
+    request = with_body(
+        event(api, "post_task", user),
+        json.dumps({"title": "ok", "priority": "urgent", "owner": "x"}).encode(),
+        "application/json",
+    )
     call = invoke(request)
     assert_problem(
-        call, 422, "the request is not valid", type_="urn:tasks-api:problem:validation-error",
+        call,
+        422,
+        "the request is not valid",
+        type_="urn:tasks-api:problem:validation-error",
         errors=[
             {"loc": ["body", "priority"], "msg": "Input should be 'low', 'medium' or 'high'", "type": "enum"},
             {"loc": ["body", "owner"], "msg": "Extra inputs are not permitted", "type": "extra_forbidden"},
@@ -346,7 +440,9 @@ def _problem_events(api: str) -> dict[str, Callable[[], dict[str, Any]]]:
         "404 no route": lambda: event(api, "get_root", user),
         "404 no task": lambda: event(api, "get_task", user, task_id=2_000_000_000),
         "405": lambda: event(api, "delete_tasks_collection", user),
-        "413": lambda: without_header(with_body(event(api, "post_task", user), TOO_LARGE, "application/json"), "content-length"),
+        "413": lambda: without_header(
+            with_body(event(api, "post_task", user), TOO_LARGE, "application/json"), "content-length"
+        ),
         "415": lambda: with_body(event(api, "post_task", user), b"title=x", "text/plain"),
         "422": lambda: with_body(event(api, "post_task", user), b'{"title": ""}', "application/json"),
     }
@@ -436,8 +532,20 @@ def test_importing_the_handler_opens_no_database_connection(database_url: str) -
         "DATABASE_URL": f"{database_url}{separator}application_name={application_name}",
     }
     completed = subprocess.run(
-        [sys.executable, "-c", PROBE, database_url, application_name, str(REPO / "tests/events/http_api_v2_get_health.json")],
-        env=env, cwd=REPO, capture_output=True, text=True, timeout=60, check=False,
+        [
+            sys.executable,
+            "-c",
+            PROBE,
+            database_url,
+            application_name,
+            str(REPO / "tests/events/http_api_v2_get_health.json"),
+        ],
+        env=env,
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
     )
     assert completed.returncode == 0, completed.stderr[-2000:]
     assert json.loads(completed.stdout.strip().splitlines()[-1]) == {
@@ -450,6 +558,8 @@ def test_importing_the_handler_opens_no_database_connection(database_url: str) -
     }
     engine = create_engine(normalize_database_url(database_url))
     with engine.connect() as connection:
-        left = connection.execute(text("SELECT count(*) FROM pg_stat_activity WHERE application_name = :name"), {"name": application_name}).scalar()
+        left = connection.execute(
+            text("SELECT count(*) FROM pg_stat_activity WHERE application_name = :name"), {"name": application_name}
+        ).scalar()
     engine.dispose()
     assert left == 0

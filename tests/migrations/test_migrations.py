@@ -48,14 +48,18 @@ def scratch_engine(scratch_url: str) -> Iterator[Engine]:
 def user_relations(engine: Engine) -> set[tuple[str, str]]:
     """Every table, index, sequence, view and type in the public schema, besides Alembic's own table."""
     with engine.connect() as connection:
-        relations = connection.execute(text(
-            "SELECT c.relkind::text, c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
-            "WHERE n.nspname = 'public' AND c.relname NOT IN ('alembic_version', 'alembic_version_pkc')"
-        )).all()
-        types = connection.execute(text(
-            "SELECT 'type', t.typname FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace "
-            "WHERE n.nspname = 'public' AND t.typtype IN ('e', 'd', 'c') AND t.typrelid = 0"
-        )).all()
+        relations = connection.execute(
+            text(
+                "SELECT c.relkind::text, c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+                "WHERE n.nspname = 'public' AND c.relname NOT IN ('alembic_version', 'alembic_version_pkc')"
+            )
+        ).all()
+        types = connection.execute(
+            text(
+                "SELECT 'type', t.typname FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace "
+                "WHERE n.nspname = 'public' AND t.typtype IN ('e', 'd', 'c') AND t.typrelid = 0"
+            )
+        ).all()
     return {(kind, name) for kind, name in [*relations, *types]}
 
 

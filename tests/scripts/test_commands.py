@@ -13,6 +13,7 @@ import httpx
 import jwt
 
 from shared.config import DEVELOPMENT_JWT_SECRET
+
 REPO = Path(__file__).resolve().parents[2]
 
 
@@ -24,7 +25,12 @@ def _env(database_url: str, **extra: str) -> dict[str, str]:
 
 def test_make_token_prints_a_development_token_for_the_user(migrated_database):
     result = subprocess.run(
-        [sys.executable, "scripts/dev_token.py", "alice"], cwd=REPO, env=_env(migrated_database), capture_output=True, text=True, check=True
+        [sys.executable, "scripts/dev_token.py", "alice"],
+        cwd=REPO,
+        env=_env(migrated_database),
+        capture_output=True,
+        text=True,
+        check=True,
     )
     claims = jwt.decode(result.stdout.strip(), DEVELOPMENT_JWT_SECRET, algorithms=["HS256"])
     assert claims["sub"] == "alice"
@@ -36,8 +42,12 @@ def test_the_run_command_serves_the_api_with_the_token_it_tells_you_to_make(migr
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     server = subprocess.Popen(
-        [sys.executable, "scripts/serve.py"], cwd=REPO, env=_env(migrated_database, PORT=str(port)),
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        [sys.executable, "scripts/serve.py"],
+        cwd=REPO,
+        env=_env(migrated_database, PORT=str(port)),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
     )
     try:
         base = f"http://127.0.0.1:{port}"
@@ -47,9 +57,13 @@ def test_the_run_command_serves_the_api_with_the_token_it_tells_you_to_make(migr
                     break
             except httpx.TransportError:
                 time.sleep(0.05)
-        token = jwt.encode({"sub": "readme-user", "exp": int(time.time()) + 60}, DEVELOPMENT_JWT_SECRET, algorithm="HS256")
+        token = jwt.encode(
+            {"sub": "readme-user", "exp": int(time.time()) + 60}, DEVELOPMENT_JWT_SECRET, algorithm="HS256"
+        )
         headers = {"Authorization": f"Bearer {token}"}
-        created = httpx.post(f"{base}/api/readme-user/tasks", json={"title": "Buy milk", "tags": ["home"]}, headers=headers)
+        created = httpx.post(
+            f"{base}/api/readme-user/tasks", json={"title": "Buy milk", "tags": ["home"]}, headers=headers
+        )
         assert created.status_code == 201
         listed = httpx.get(f"{base}/api/readme-user/tasks", headers=headers)
         assert listed.status_code == 200
@@ -58,4 +72,6 @@ def test_the_run_command_serves_the_api_with_the_token_it_tells_you_to_make(migr
         server.terminate()
         output = server.communicate(timeout=10)[0]
     assert "make token USER=alice" in output
-    assert f"curl -H \"Authorization: Bearer $(make -s token USER=alice)\" http://127.0.0.1:{port}/api/alice/tasks" in output
+    assert (
+        f'curl -H "Authorization: Bearer $(make -s token USER=alice)" http://127.0.0.1:{port}/api/alice/tasks' in output
+    )

@@ -12,7 +12,17 @@ from typing import Any
 import pytest
 
 TASK_FIELDS = {
-    "id", "user_id", "title", "description", "completed", "completed_at", "priority", "due_at", "tags", "created_at", "updated_at",
+    "id",
+    "user_id",
+    "title",
+    "description",
+    "completed",
+    "completed_at",
+    "priority",
+    "due_at",
+    "tags",
+    "created_at",
+    "updated_at",
 }
 PROBLEM_FIELDS = {"type", "title", "status", "detail", "request_id", "errors"}
 
@@ -75,9 +85,7 @@ def b64url(data: bytes) -> str:
 
 def raw_token(header: dict[str, Any], payload: dict[str, Any], signature: bytes = b"") -> str:
     """A JWT assembled by hand, for headers and algorithms a library would refuse to produce."""
-    return ".".join(
-        [b64url(json.dumps(header).encode()), b64url(json.dumps(payload).encode()), b64url(signature)]
-    )
+    return ".".join([b64url(json.dumps(header).encode()), b64url(json.dumps(payload).encode()), b64url(signature)])
 
 
 def assert_problem(response: Any, status: int) -> dict[str, Any]:

@@ -19,7 +19,12 @@ def _json_post(user, raw: bytes, **headers: str):
 @pytest.mark.parametrize("char", CONTROL)
 def test_control_characters_in_body_fields_are_422(alice, char) -> None:
     task = alice.create(title="keep")
-    for body in ({"title": f"a{char}b"}, {"title": char}, {"title": "x", "tags": [f"t{char}x"]}, {"title": "x", f"k{char}": 1}):
+    for body in (
+        {"title": f"a{char}b"},
+        {"title": char},
+        {"title": "x", "tags": [f"t{char}x"]},
+        {"title": "x", f"k{char}": 1},
+    ):
         assert_problem(alice.request("POST", json=body), 422)
         assert_problem(alice.request("PUT", f"/{task['id']}", json=body), 422)
     assert_problem(alice.request("PATCH", f"/{task['id']}", json={"title": f"a{char}"}), 422)
@@ -44,7 +49,9 @@ def test_lone_surrogates_are_rejected_not_500(alice, escaped) -> None:
     ):
         assert_not_5xx(_json_post(alice, raw))
         assert_not_5xx(_json_post(alice, raw, **{"Idempotency-Key": "surrogate-key"}))
-        assert_not_5xx(alice.request("PATCH", f"/{task['id']}", content=raw, headers={"Content-Type": "application/json"}))
+        assert_not_5xx(
+            alice.request("PATCH", f"/{task['id']}", content=raw, headers={"Content-Type": "application/json"})
+        )
     assert alice.request("GET").json() == [task]
 
 
@@ -73,7 +80,12 @@ def test_control_characters_in_conditional_headers_are_never_500(alice, value) -
     task = alice.create(title="keep")
     for method, suffix in (("GET", ""), ("PATCH", ""), ("PATCH", "/complete"), ("DELETE", "")):
         for header in ("If-Match", "If-None-Match"):
-            response = alice.request(method, f"/{task['id']}{suffix}", json={"title": "t"} if suffix == "" and method == "PATCH" else None, headers={header: value})
+            response = alice.request(
+                method,
+                f"/{task['id']}{suffix}",
+                json={"title": "t"} if suffix == "" and method == "PATCH" else None,
+                headers={header: value},
+            )
             assert response.status_code < 500, (method, header, response.text)
 
 
@@ -88,7 +100,9 @@ def test_control_characters_in_path_user_id_are_4xx(alice, suffix) -> None:
 def test_hostile_task_ids_are_4xx(alice, task_id) -> None:
     task = alice.create(title="keep")
     for method in ("GET", "PATCH", "DELETE"):
-        response = alice.client.request(method, f"{alice.base}/{task_id}", headers=alice.headers, json={} if method == "PATCH" else None)
+        response = alice.client.request(
+            method, f"{alice.base}/{task_id}", headers=alice.headers, json={} if method == "PATCH" else None
+        )
         assert_not_5xx(response)
     assert alice.request("GET").json() == [task]
 
@@ -96,7 +110,14 @@ def test_hostile_task_ids_are_4xx(alice, task_id) -> None:
 def test_sql_and_like_metacharacters_are_data(alice) -> None:
     plain = alice.create(title="plain")
     tricky = alice.create(title="50% off_now \\ 'quoted' \"dq\" ; DROP TABLE tasks; --")
-    for q, expected in (("%", [tricky]), ("_", [tricky]), ("\\", [tricky]), ("'", [tricky]), ("' OR '1'='1", []), ("plain", [plain])):
+    for q, expected in (
+        ("%", [tricky]),
+        ("_", [tricky]),
+        ("\\", [tricky]),
+        ("'", [tricky]),
+        ("' OR '1'='1", []),
+        ("plain", [plain]),
+    ):
         response = alice.request("GET", params={"q": q})
         assert response.status_code == 200
         assert response.json() == expected, q

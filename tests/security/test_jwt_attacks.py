@@ -22,8 +22,12 @@ from tests.security.conftest import assert_problem, b64url, raw_token
 NOW = int(time.time())
 
 
-def _reject(client: Any, user: str, token: str, *, method: str = "GET", path: str = "", **kwargs: Any) -> dict[str, Any]:
-    response = client.request(method, f"/api/{user}/tasks{path}", headers={"Authorization": f"Bearer {token}"}, **kwargs)
+def _reject(
+    client: Any, user: str, token: str, *, method: str = "GET", path: str = "", **kwargs: Any
+) -> dict[str, Any]:
+    response = client.request(
+        method, f"/api/{user}/tasks{path}", headers={"Authorization": f"Bearer {token}"}, **kwargs
+    )
     body = assert_problem(response, 401)
     assert response.headers["www-authenticate"].startswith("Bearer")
     assert token not in response.text
@@ -63,7 +67,13 @@ def test_signature_stripped_or_truncated_is_rejected(client, new_user) -> None:
     user = new_user()
     token = make_token(user)
     head, payload, signature = token.split(".")
-    for forged in (f"{head}.{payload}.", f"{head}.{payload}", f"{head}.{payload}.{signature[:-2]}", token + "x", f"{head}.{payload}.{signature}.extra"):
+    for forged in (
+        f"{head}.{payload}.",
+        f"{head}.{payload}",
+        f"{head}.{payload}.{signature[:-2]}",
+        token + "x",
+        f"{head}.{payload}.{signature}.extra",
+    ):
         _reject(client, user, forged)
 
 
@@ -139,7 +149,19 @@ def test_right_issuer_and_audience_are_accepted(client, configure, new_user) -> 
 
 @pytest.mark.parametrize(
     "authorization",
-    ["", "Bearer", "Bearer ", "Basic dXNlcjpwYXNz", "Token {t}", "Bearer{t}", "{t}", "Bearer {t}garbage", "Bearer a.b.c", "Bearer ...", "Bearer " + "A" * 20000],
+    [
+        "",
+        "Bearer",
+        "Bearer ",
+        "Basic dXNlcjpwYXNz",
+        "Token {t}",
+        "Bearer{t}",
+        "{t}",
+        "Bearer {t}garbage",
+        "Bearer a.b.c",
+        "Bearer ...",
+        "Bearer " + "A" * 20000,
+    ],
 )
 def test_malformed_authorization_headers_are_401(client, new_user, authorization) -> None:
     user = new_user()
@@ -159,9 +181,11 @@ def test_token_in_query_string_or_cookie_is_ignored(client, new_user, name) -> N
 def test_invalid_token_wins_over_body_validation_and_content_type(client, new_user) -> None:
     user = new_user()
     bad = {"Authorization": "Bearer not-a-token"}
-    for kwargs in ({"content": b"{not json", "headers": {**bad, "Content-Type": "application/json"}},
-                   {"content": b"<xml/>", "headers": {**bad, "Content-Type": "application/xml"}},
-                   {"json": {"title": "x", "user_id": "admin"}, "headers": bad}):
+    for kwargs in (
+        {"content": b"{not json", "headers": {**bad, "Content-Type": "application/json"}},
+        {"content": b"<xml/>", "headers": {**bad, "Content-Type": "application/xml"}},
+        {"json": {"title": "x", "user_id": "admin"}, "headers": bad},
+    ):
         assert_problem(client.post(f"/api/{user}/tasks", **kwargs), 401)
     # ...and a rejected write leaves nothing behind.
     assert client.get(f"/api/{user}/tasks", headers={"Authorization": f"Bearer {make_token(user)}"}).json() == []
@@ -261,7 +285,9 @@ def test_algorithm_swapped_between_jwks_keys_is_rejected(client, new_user, jwks_
 def test_hostile_kid_is_401_and_refetches_at_most_once(client, new_user, jwks_setup, rsa_key, kid) -> None:
     server, _ = jwks_setup
     user = new_user()
-    header: dict[str, Any] = {"alg": "RS256", "typ": "JWT"} if kid is None else {"alg": "RS256", "typ": "JWT", "kid": kid}
+    header: dict[str, Any] = (
+        {"alg": "RS256", "typ": "JWT"} if kid is None else {"alg": "RS256", "typ": "JWT", "kid": kid}
+    )
     token = _rs256_by_hand(rsa_key, header, _claims(user))
     for _ in range(3):
         _reject(client, user, token)
@@ -278,7 +304,9 @@ def test_key_location_headers_are_never_fetched(client, new_user, jwks_setup, re
     evil = recording_server({"keys": [{**attacker_jwk, "kid": "rsa-1"}]})
     user = new_user()
     for kid in ("rsa-1", "attacker"):
-        token = jwt.encode(_claims(user), attacker_key, algorithm="RS256", headers={"kid": kid, header: f"{evil.url}/keys"})
+        token = jwt.encode(
+            _claims(user), attacker_key, algorithm="RS256", headers={"kid": kid, header: f"{evil.url}/keys"}
+        )
         _reject(client, user, token)
     assert evil.hits == []
     assert all(hit == "/jwks" for hit in jwks_server.hits)
@@ -291,7 +319,9 @@ def test_embedded_jwk_header_is_never_trusted(client, new_user, jwks_setup, reco
     user = new_user()
     for kid in ("rsa-1", "attacker"):
         token = jwt.encode(
-            _claims(user), attacker_key, algorithm="RS256",
+            _claims(user),
+            attacker_key,
+            algorithm="RS256",
             headers={"kid": kid, "jwk": {**attacker_jwk, "kid": kid}, "x5c": ["MIIB"], "x5u": f"{evil.url}/x5u"},
         )
         _reject(client, user, token)
@@ -301,7 +331,12 @@ def test_embedded_jwk_header_is_never_trusted(client, new_user, jwks_setup, reco
 def test_key_location_headers_are_ignored_under_a_shared_secret(client, new_user, recording_server) -> None:
     evil = recording_server({"keys": []})
     user = new_user()
-    token = jwt.encode(_claims(user), "attacker-secret-" * 4, algorithm="HS256", headers={"jku": f"{evil.url}/k", "x5u": f"{evil.url}/x"})
+    token = jwt.encode(
+        _claims(user),
+        "attacker-secret-" * 4,
+        algorithm="HS256",
+        headers={"jku": f"{evil.url}/k", "x5u": f"{evil.url}/x"},
+    )
     _reject(client, user, token)
     # A genuine token that also carries the headers is judged by its signature alone: still no fetch.
     genuine = jwt.encode(_claims(user), DEVELOPMENT_JWT_SECRET, algorithm="HS256", headers={"jku": f"{evil.url}/k"})
@@ -323,9 +358,19 @@ def test_unreachable_jwks_is_401_not_500(client, configure, new_user, rsa_key) -
 
 
 def test_hostile_jwks_document_is_401_not_500(client, configure, recording_server, new_user, rsa_key) -> None:
-    for document in ({"keys": "not-a-list"}, {"keys": [{"kty": "RSA", "kid": "rsa-1", "n": "!!", "e": "AQAB"}]}, {"keys": [None, 1, "x"]}, {"nokeys": True}):
+    for document in (
+        {"keys": "not-a-list"},
+        {"keys": [{"kty": "RSA", "kid": "rsa-1", "n": "!!", "e": "AQAB"}]},
+        {"keys": [None, 1, "x"]},
+        {"nokeys": True},
+    ):
         server = recording_server(document)
         configure(AUTH_JWKS_URL=f"{server.url}/jwks", AUTH_JWT_SECRET=None)
         user = new_user()
-        response = client.get(f"/api/{user}/tasks", headers={"Authorization": f"Bearer {jwt.encode(_claims(user), rsa_key, algorithm='RS256', headers={'kid': 'rsa-1'})}"})
+        response = client.get(
+            f"/api/{user}/tasks",
+            headers={
+                "Authorization": f"Bearer {jwt.encode(_claims(user), rsa_key, algorithm='RS256', headers={'kid': 'rsa-1'})}"
+            },
+        )
         assert_problem(response, 401)

@@ -59,7 +59,7 @@ def _run_batch(client: Any, configure: Any, database_url: str, user: str) -> tup
         client.get(base, headers={"Authorization": f"Bearer {none_alg}"}),
         client.get(base, headers={"Authorization": f"Basic {good}"}),
         client.get(base, params={"access_token": good}),
-        client.get(f"/api/someone-else/tasks", headers=bearer),
+        client.get("/api/someone-else/tasks", headers=bearer),
         client.post(base, content=b"x" * (70 * 1024), headers={**bearer, "Content-Type": "application/json"}),
         client.post(base, content=b"<xml/>", headers={**bearer, "Content-Type": "application/xml"}),
         client.request("TRACE", base, headers=bearer),
@@ -75,14 +75,37 @@ def _run_batch(client: Any, configure: Any, database_url: str, user: str) -> tup
     ]
     configure(DATABASE_URL=database_url, AUTH_JWT_SECRET=None)
     token_parts = [p for t in (good, expired, forged, none_alg) for p in t.split(".") if len(p) > 10]
-    secrets = [good, expired, forged, none_alg, SECRET, PASSWORD, UNREACHABLE_URL, database_url, "127.0.0.1:1", *token_parts]
+    secrets = [
+        good,
+        expired,
+        forged,
+        none_alg,
+        SECRET,
+        PASSWORD,
+        UNREACHABLE_URL,
+        database_url,
+        "127.0.0.1:1",
+        *token_parts,
+    ]
     return responses, secrets
 
 
 @pytest.fixture
 def batch(client, configure, database_url, new_user, caplog) -> tuple[list[Any], list[str], list[logging.LogRecord]]:
     caplog.set_level(logging.DEBUG)  # the root logger: every logger propagates here
-    for name in ("tasks_api", "tasks_api.access", "sqlalchemy", "sqlalchemy.engine", "sqlalchemy.pool", "uvicorn", "jwt", "fastapi", "starlette", "alembic", "urllib"):
+    for name in (
+        "tasks_api",
+        "tasks_api.access",
+        "sqlalchemy",
+        "sqlalchemy.engine",
+        "sqlalchemy.pool",
+        "uvicorn",
+        "jwt",
+        "fastapi",
+        "starlette",
+        "alembic",
+        "urllib",
+    ):
         caplog.set_level(logging.DEBUG, logger=name)
     responses, secrets = _run_batch(client, configure, database_url, new_user())
     return responses, secrets, list(caplog.records)
@@ -116,7 +139,11 @@ def test_exactly_one_access_line_per_request(batch) -> None:
         assert line["method"] == response.request.method
         assert isinstance(line["duration_ms"], int | float) and line["duration_ms"] >= 0
         path = response.request.url.path
-        if path.startswith("/api/") and response.status_code >= 200 and response.status_code not in (401, 403, 413, 415):
+        if (
+            path.startswith("/api/")
+            and response.status_code >= 200
+            and response.status_code not in (401, 403, 413, 415)
+        ):
             # Matched a route: its template, never the concrete path with user id or task id.
             assert (line["route"] or "").startswith("/api/{user_id}/tasks"), line
         elif path.startswith("/health"):
@@ -141,4 +168,6 @@ def test_errors_are_logged_with_their_request_id(batch) -> None:
     assert failing_ids
     tagged = {getattr(r, "request_id", None) for r in records if r.name != "tasks_api.access"}
     missing = failing_ids - tagged
-    assert not missing, f"{len(missing)} of {len(failing_ids)} failed requests have no error record carrying their request_id"
+    assert not missing, (
+        f"{len(missing)} of {len(failing_ids)} failed requests have no error record carrying their request_id"
+    )

@@ -36,7 +36,9 @@ def test_create_ignores_server_managed_fields_and_creates_under_the_caller(alice
 
 
 def test_completed_at_is_set_by_the_server_not_the_client(alice) -> None:
-    task = alice.request("POST", json={"title": "done", "completed": True, "completed_at": "1999-01-01T00:00:00Z"}).json()
+    task = alice.request(
+        "POST", json={"title": "done", "completed": True, "completed_at": "1999-01-01T00:00:00Z"}
+    ).json()
     assert task["completed"] is True
     assert task["completed_at"] is not None and not task["completed_at"].startswith("1999")
 
@@ -44,7 +46,9 @@ def test_completed_at_is_set_by_the_server_not_the_client(alice) -> None:
 @pytest.mark.parametrize("method", ["PUT", "PATCH"])
 def test_updates_never_move_a_task_to_another_user_or_rewrite_history(alice, bob, method) -> None:
     original = alice.create(title="original")
-    response = alice.request(method, f"/{original['id']}", json={"title": "edited", "user_id": bob.user_id, **SERVER_MANAGED})
+    response = alice.request(
+        method, f"/{original['id']}", json={"title": "edited", "user_id": bob.user_id, **SERVER_MANAGED}
+    )
     assert response.status_code == 200, response.text
     task = response.json()
     _assert_server_values(task, alice.user_id)
@@ -58,14 +62,20 @@ def test_updates_never_move_a_task_to_another_user_or_rewrite_history(alice, bob
 def test_complete_body_cannot_carry_other_fields(alice, bob) -> None:
     task = alice.create(title="x")
     # Read-only fields are ignored; anything else editable is not the complete route's business.
-    ok = alice.request("PATCH", f"/{task['id']}/complete", json={"completed": True, "user_id": bob.user_id, "completed_at": "2000-01-01T00:00:00Z"})
+    ok = alice.request(
+        "PATCH",
+        f"/{task['id']}/complete",
+        json={"completed": True, "user_id": bob.user_id, "completed_at": "2000-01-01T00:00:00Z"},
+    )
     assert ok.status_code == 200
     _assert_server_values(ok.json(), alice.user_id)
     assert_problem(alice.request("PATCH", f"/{task['id']}/complete", json={"completed": False, "title": "sneaky"}), 422)
     assert alice.request("GET", f"/{task['id']}").json()["title"] == "x"
 
 
-@pytest.mark.parametrize("field", ["version", "owner", "owner_id", "userId", "is_admin", "deleted", "__proto__", "ID", "User_Id"])
+@pytest.mark.parametrize(
+    "field", ["version", "owner", "owner_id", "userId", "is_admin", "deleted", "__proto__", "ID", "User_Id"]
+)
 def test_unknown_and_internal_fields_are_422_not_silently_applied(alice, field) -> None:
     task = alice.create(title="x")
     for method, path in (("POST", ""), ("PUT", f"/{task['id']}"), ("PATCH", f"/{task['id']}")):
@@ -101,5 +111,5 @@ def test_error_bodies_leak_no_sql_stack_or_input(alice) -> None:
         assert 400 <= response.status_code < 500, response.text
         text = response.text
         assert "Z" * 40 not in text
-        for marker in ("Traceback", "psycopg2", "sqlalchemy", "SELECT ", "File \"", "line "):
+        for marker in ("Traceback", "psycopg2", "sqlalchemy", "SELECT ", 'File "', "line "):
             assert marker not in text, (marker, text)

@@ -55,7 +55,9 @@ def test_foreign_task_id_on_own_path_is_indistinguishable_from_a_missing_one(ali
         foreign_body = assert_problem(foreign, 404)
         missing_body = assert_problem(missing, 404)
         assert "etag" not in foreign.headers
-        assert foreign_body["detail"].replace(str(task["id"]), "N") == missing_body["detail"].replace(str(missing_id), "N")
+        assert foreign_body["detail"].replace(str(task["id"]), "N") == missing_body["detail"].replace(
+            str(missing_id), "N"
+        )
         assert foreign_body["type"] == missing_body["type"]
     after = alice.request("GET", f"/{task['id']}")
     assert after.json() == task

@@ -23,8 +23,15 @@ def test_body_over_64_kib_is_413_even_before_authentication(alice, client, metho
     path = "" if method == "POST" else "/1"
     body = _padded_body(LIMIT + 1)
     assert_problem(alice.request(method, path, content=body, headers={"Content-Type": "application/json"}), 413)
-    assert_problem(client.request(method, alice.base + path, content=body, headers={"Content-Type": "application/json"}), 413)
-    assert_problem(client.request(method, alice.base + path, content=body, headers={"Content-Type": "text/plain", "Authorization": "Bearer x"}), 413)
+    assert_problem(
+        client.request(method, alice.base + path, content=body, headers={"Content-Type": "application/json"}), 413
+    )
+    assert_problem(
+        client.request(
+            method, alice.base + path, content=body, headers={"Content-Type": "text/plain", "Authorization": "Bearer x"}
+        ),
+        413,
+    )
     assert alice.request("GET").json() == []
 
 
@@ -43,13 +50,17 @@ def test_chunked_body_without_content_length_is_counted(alice) -> None:
     response = alice.request("POST", content=_chunks(LIMIT * 4), headers={"Content-Type": "application/json"})
     assert_problem(response, 413)
     assert alice.request("GET").json() == []
-    small = alice.request("POST", content=(part for part in [b'{"title":', b'"chunked"}']), headers={"Content-Type": "application/json"})
+    small = alice.request(
+        "POST", content=(part for part in [b'{"title":', b'"chunked"}']), headers={"Content-Type": "application/json"}
+    )
     assert small.status_code == 201, small.text
 
 
 @pytest.mark.parametrize("length", ["abc", "-1", "1e9", " 10", "99999999999999999999999"])
 def test_bogus_content_length_is_4xx(alice, length) -> None:
-    response = alice.request("POST", content=b'{"title":"x"}', headers={"Content-Type": "application/json", "Content-Length": length})
+    response = alice.request(
+        "POST", content=b'{"title":"x"}', headers={"Content-Type": "application/json", "Content-Length": length}
+    )
     assert_not_5xx(response)
 
 

@@ -13,9 +13,7 @@ from botocore.stub import Stubber
 from shared.secrets import SecretResolutionError, resolve_secrets
 
 DB_ARN = "arn:aws:secretsmanager:us-east-1:123456789012:secret:tasks-api/dev/database-url-AbCdEf"
-JWT_ARN = (
-    "arn:aws:secretsmanager:us-east-1:123456789012:secret:tasks-api/dev/auth-jwt-secret-GhIjKl"
-)
+JWT_ARN = "arn:aws:secretsmanager:us-east-1:123456789012:secret:tasks-api/dev/auth-jwt-secret-GhIjKl"
 DB_URL = "postgresql://app:s3cr3t-pw@ep-x-pooler.us-east-1.aws.neon.tech/tasks?sslmode=require"
 
 
@@ -32,9 +30,7 @@ class StubbedAws:
 
     def factory(self, service: str) -> Any:
         self.created.append(service)
-        client = boto3.client(
-            service, region_name="us-east-1", aws_access_key_id="test", aws_secret_access_key="test"
-        )
+        client = boto3.client(service, region_name="us-east-1", aws_access_key_id="test", aws_secret_access_key="test")
         stubber = self.stubbers[service] = Stubber(client)
         self.setups.get(service, lambda _: None)(stubber)
         stubber.activate()
@@ -52,9 +48,7 @@ def aws() -> Iterator[StubbedAws]:
 def secret_responses(*pairs: tuple[str, str]) -> Callable[[Stubber], None]:
     def setup(stubber: Stubber) -> None:
         for arn, secret_string in pairs:
-            stubber.add_response(
-                "get_secret_value", {"ARN": arn, "SecretString": secret_string}, {"SecretId": arn}
-            )
+            stubber.add_response("get_secret_value", {"ARN": arn, "SecretString": secret_string}, {"SecretId": arn})
 
     return setup
 
@@ -142,15 +136,11 @@ def test_fetch_failure_names_the_variable_and_the_error_code(aws: StubbedAws) ->
 
     with pytest.raises(SecretResolutionError) as error:
         resolve_secrets({"DATABASE_URL_SECRET_ARN": DB_ARN}, client_factory=aws.factory)
-    assert str(error.value) == (
-        "DATABASE_URL: could not read it via DATABASE_URL_SECRET_ARN (AccessDeniedException)"
-    )
+    assert str(error.value) == ("DATABASE_URL: could not read it via DATABASE_URL_SECRET_ARN (AccessDeniedException)")
 
 
 def test_empty_secret_value_is_an_error(aws: StubbedAws) -> None:
     aws.expect("secretsmanager", secret_responses((JWT_ARN, json.dumps({"value": ""}))))
 
-    with pytest.raises(
-        SecretResolutionError, match="AUTH_JWT_SECRET: .* AUTH_JWT_SECRET_SECRET_ARN is empty"
-    ):
+    with pytest.raises(SecretResolutionError, match="AUTH_JWT_SECRET: .* AUTH_JWT_SECRET_SECRET_ARN is empty"):
         resolve_secrets({"AUTH_JWT_SECRET_SECRET_ARN": JWT_ARN}, client_factory=aws.factory)

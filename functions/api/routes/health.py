@@ -5,10 +5,9 @@ from __future__ import annotations
 from fastapi import APIRouter
 from sqlalchemy import text
 
+from functions.api.problems import problem_responses
 from shared.db import get_engine
 from shared.errors import ServiceUnavailable
-
-from functions.api.problems import problem_responses
 
 router = APIRouter(tags=["health"])
 

@@ -9,13 +9,27 @@ from fastapi.responses import JSONResponse
 from pydantic import AfterValidator
 from starlette.concurrency import run_in_threadpool
 
-from shared.models.idempotency import IDEMPOTENCY_KEY_MAX
-from shared.models.listing import LIST_LIMIT_DEFAULT, LIST_LIMIT_MAX, SORT_VALUES, Sort, Status, TaskQuery
-from shared.models.task import CONTROL_CHARS, TAGS_MAX, Priority, Tag, Task, TaskCompletion, TaskCreate, TaskPublic, TaskReplace, TaskStats, TaskUpdate, UtcDatetime, etag_of, normalize_tag
-from shared.services import tasks
-
 from functions.api.deps import CurrentOwner, CursorKey, IfMatch, IfNoneMatch, SessionDep, TaskId, UserId
 from functions.api.problems import problem_responses
+from shared.models.idempotency import IDEMPOTENCY_KEY_MAX
+from shared.models.listing import LIST_LIMIT_DEFAULT, LIST_LIMIT_MAX, SORT_VALUES, Sort, Status, TaskQuery
+from shared.models.task import (
+    CONTROL_CHARS,
+    TAGS_MAX,
+    Priority,
+    Tag,
+    Task,
+    TaskCompletion,
+    TaskCreate,
+    TaskPublic,
+    TaskReplace,
+    TaskStats,
+    TaskUpdate,
+    UtcDatetime,
+    etag_of,
+    normalize_tag,
+)
+from shared.services import tasks
 
 router = APIRouter(prefix="/api/{user_id}/tasks", tags=["tasks"], responses=problem_responses(401, 403, 413, 422, 503))
 _WRITE_ERRORS = problem_responses(404, 412, 415)
@@ -47,7 +61,17 @@ def task_stats(user_id: UserId, owner: CurrentOwner, session: SessionDep) -> Tas
     "",
     operation_id="listTasks",
     response_model=list[TaskPublic],
-    responses={**problem_responses(400), 200: {"headers": {"Link": {"description": 'The next page: `<url>; rel="next"`, when more tasks follow.', "schema": {"type": "string"}}}}},
+    responses={
+        **problem_responses(400),
+        200: {
+            "headers": {
+                "Link": {
+                    "description": 'The next page: `<url>; rel="next"`, when more tasks follow.',
+                    "schema": {"type": "string"},
+                }
+            }
+        },
+    },
 )
 def list_tasks(
     request: Request,
@@ -58,13 +82,30 @@ def list_tasks(
     key: CursorKey,
     status: Annotated[Status, Query(description="Completion state to include.")] = Status.all,
     priority: Annotated[list[Priority], Query(description="Any of these priorities (repeatable).")] = [],  # noqa: B006
-    tag: Annotated[list[Tag], Query(description="Tasks carrying all of these tags (repeatable).", max_length=TAGS_MAX), AfterValidator(_tags)] = [],  # noqa: B006
-    q: Annotated[str | None, Query(min_length=1, max_length=255, pattern=r"^[^\x00-\x1f\x7f]*$", description="Case-insensitive substring of title or description."), AfterValidator(_visible)] = None,
+    tag: Annotated[
+        list[Tag],
+        Query(description="Tasks carrying all of these tags (repeatable).", max_length=TAGS_MAX),
+        AfterValidator(_tags),
+    ] = [],  # noqa: B006
+    q: Annotated[
+        str | None,
+        Query(
+            min_length=1,
+            max_length=255,
+            pattern=r"^[^\x00-\x1f\x7f]*$",
+            description="Case-insensitive substring of title or description.",
+        ),
+        AfterValidator(_visible),
+    ] = None,
     due_before: Annotated[UtcDatetime | None, Query(description="Due strictly before this RFC 3339 time.")] = None,
     due_after: Annotated[UtcDatetime | None, Query(description="Due strictly after this RFC 3339 time.")] = None,
-    sort: Annotated[SortValue, Query(description="Sort field, `-` prefix for descending; ties broken by id.")] = "created_at",  # type: ignore[valid-type]
+    sort: Annotated[
+        SortValue, Query(description="Sort field, `-` prefix for descending; ties broken by id.")
+    ] = "created_at",  # type: ignore[valid-type]
     limit: Annotated[int, Query(ge=1, le=LIST_LIMIT_MAX, description="Page size.")] = LIST_LIMIT_DEFAULT,
-    cursor: Annotated[str | None, Query(max_length=1024, description="Opaque cursor from the previous page's Link header.")] = None,
+    cursor: Annotated[
+        str | None, Query(max_length=1024, description="Opaque cursor from the previous page's Link header.")
+    ] = None,
 ) -> list[Task]:
     """List the caller's tasks, filtered and sorted, one keyset page at a time."""
     query = TaskQuery(
@@ -93,10 +134,16 @@ def list_tasks(
             "headers": {"Location": {"schema": {"type": "string"}}, "ETag": {"schema": {"type": "string"}}},
             # What a client can do next with the task it created (also drives stateful API tests).
             "links": {
-                name: {"operationId": operation, "parameters": {"user_id": "$request.path.user_id", "task_id": "$response.body#/id"}}
+                name: {
+                    "operationId": operation,
+                    "parameters": {"user_id": "$request.path.user_id", "task_id": "$response.body#/id"},
+                }
                 for name, operation in [
-                    ("GetTask", "getTask"), ("ReplaceTask", "replaceTask"), ("UpdateTask", "updateTask"),
-                    ("CompleteTask", "completeTask"), ("DeleteTask", "deleteTask"),
+                    ("GetTask", "getTask"),
+                    ("ReplaceTask", "replaceTask"),
+                    ("UpdateTask", "updateTask"),
+                    ("CompleteTask", "completeTask"),
+                    ("DeleteTask", "deleteTask"),
                 ]
             },
         },
@@ -110,21 +157,44 @@ async def create_task(
     task_in: TaskCreate,
     idempotency_key: Annotated[
         str | None,
-        Header(alias="Idempotency-Key", min_length=1, max_length=IDEMPOTENCY_KEY_MAX, pattern=r"^[\x20-\x7e]+$", description="Replays the first response for 24 hours instead of creating a second task."),
+        Header(
+            alias="Idempotency-Key",
+            min_length=1,
+            max_length=IDEMPOTENCY_KEY_MAX,
+            pattern=r"^[\x20-\x7e]+$",
+            description="Replays the first response for 24 hours instead of creating a second task.",
+        ),
     ] = None,
 ) -> Response:
     """Create a task for the caller."""
     body_hash = tasks.request_hash(await request.json()) if idempotency_key is not None else None
     created = await run_in_threadpool(
-        tasks.create_task, session, owner_id=owner, task_in=task_in, idempotency_key=idempotency_key, body_hash=body_hash)
+        tasks.create_task,
+        session,
+        owner_id=owner,
+        task_in=task_in,
+        idempotency_key=idempotency_key,
+        body_hash=body_hash,
+    )
     headers = {"Location": f"/api/{owner}/tasks/{created.task.id}"}
     if created.replayed:
         headers["Idempotent-Replayed"] = "true"
     return _task_response(created.task, 201, headers)
 
 
-@router.get("/{task_id:int}", operation_id="getTask", response_model=TaskPublic, responses={**problem_responses(404), 304: {"description": "Not Modified: the If-None-Match ETag is current."}, 200: {"headers": {"ETag": {"schema": {"type": "string"}}}}})
-def read_task(task_id: TaskId, user_id: UserId, owner: CurrentOwner, session: SessionDep, if_none_match: IfNoneMatch) -> Response:
+@router.get(
+    "/{task_id:int}",
+    operation_id="getTask",
+    response_model=TaskPublic,
+    responses={
+        **problem_responses(404),
+        304: {"description": "Not Modified: the If-None-Match ETag is current."},
+        200: {"headers": {"ETag": {"schema": {"type": "string"}}}},
+    },
+)
+def read_task(
+    task_id: TaskId, user_id: UserId, owner: CurrentOwner, session: SessionDep, if_none_match: IfNoneMatch
+) -> Response:
     """Get one of the caller's tasks."""
     task = tasks.get_task(session, owner_id=owner, task_id=task_id)
     etag = etag_of(task)
@@ -134,29 +204,51 @@ def read_task(task_id: TaskId, user_id: UserId, owner: CurrentOwner, session: Se
 
 
 @router.put("/{task_id:int}", operation_id="replaceTask", response_model=TaskPublic, responses=_WRITE_ERRORS)
-def replace_task(task_id: TaskId, user_id: UserId, owner: CurrentOwner, session: SessionDep, task_in: TaskReplace, if_match: IfMatch) -> Response:
+def replace_task(
+    task_id: TaskId, user_id: UserId, owner: CurrentOwner, session: SessionDep, task_in: TaskReplace, if_match: IfMatch
+) -> Response:
     """Replace every editable field of a task; omitted optional fields go back to their defaults."""
-    return _task_response(tasks.replace_task(session, owner_id=owner, task_id=task_id, task_in=task_in, if_match=if_match))
+    return _task_response(
+        tasks.replace_task(session, owner_id=owner, task_id=task_id, task_in=task_in, if_match=if_match)
+    )
 
 
 @router.patch("/{task_id:int}", operation_id="updateTask", response_model=TaskPublic, responses=_WRITE_ERRORS)
-def update_task(task_id: TaskId, user_id: UserId, owner: CurrentOwner, session: SessionDep, task_in: TaskUpdate, if_match: IfMatch) -> Response:
+def update_task(
+    task_id: TaskId, user_id: UserId, owner: CurrentOwner, session: SessionDep, task_in: TaskUpdate, if_match: IfMatch
+) -> Response:
     """Change only the fields sent."""
-    return _task_response(tasks.update_task(session, owner_id=owner, task_id=task_id, task_in=task_in, if_match=if_match))
+    return _task_response(
+        tasks.update_task(session, owner_id=owner, task_id=task_id, task_in=task_in, if_match=if_match)
+    )
 
 
-@router.patch("/{task_id:int}/complete", operation_id="completeTask", response_model=TaskPublic, responses=_WRITE_ERRORS)
+@router.patch(
+    "/{task_id:int}/complete", operation_id="completeTask", response_model=TaskPublic, responses=_WRITE_ERRORS
+)
 def complete_task(
-    task_id: TaskId, user_id: UserId, owner: CurrentOwner, session: SessionDep, if_match: IfMatch,
-    completion: Annotated[TaskCompletion | None, Body(description='No body or `{}` toggles; `{"completed": true|false}` sets.')] = None,
+    task_id: TaskId,
+    user_id: UserId,
+    owner: CurrentOwner,
+    session: SessionDep,
+    if_match: IfMatch,
+    completion: Annotated[
+        TaskCompletion | None, Body(description='No body or `{}` toggles; `{"completed": true|false}` sets.')
+    ] = None,
 ) -> Response:
     """Toggle a task's completion, or set it."""
     completed = completion.completed if completion is not None else None
-    return _task_response(tasks.complete_task(session, owner_id=owner, task_id=task_id, completed=completed, if_match=if_match))
+    return _task_response(
+        tasks.complete_task(session, owner_id=owner, task_id=task_id, completed=completed, if_match=if_match)
+    )
 
 
-@router.delete("/{task_id:int}", operation_id="deleteTask", status_code=204, response_class=Response, responses=_WRITE_ERRORS)
-def delete_task(task_id: TaskId, user_id: UserId, owner: CurrentOwner, session: SessionDep, if_match: IfMatch) -> Response:
+@router.delete(
+    "/{task_id:int}", operation_id="deleteTask", status_code=204, response_class=Response, responses=_WRITE_ERRORS
+)
+def delete_task(
+    task_id: TaskId, user_id: UserId, owner: CurrentOwner, session: SessionDep, if_match: IfMatch
+) -> Response:
     """Delete one of the caller's tasks."""
     tasks.delete_task(session, owner_id=owner, task_id=task_id, if_match=if_match)
     return Response(status_code=204)
