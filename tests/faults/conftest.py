@@ -11,23 +11,29 @@ import pytest
 
 
 @pytest.fixture
-def admin(database_url: str) -> Iterator[psycopg2.extensions.connection]:
-    """A separate autocommit connection to the test database (not the app's pool)."""
-    connection = psycopg2.connect(database_url, application_name="tasks-api-faults-admin")
+def admin(direct_database_url: str) -> Iterator[psycopg2.extensions.connection]:
+    """A separate autocommit connection to the test database (not the app's pool), on the direct
+    endpoint: it must see the server's backends, not a pooler's."""
+    connection = psycopg2.connect(direct_database_url, application_name="tasks-api-faults-admin")
     connection.autocommit = True
     yield connection
     connection.close()
 
 
 @pytest.fixture
-def kill_app_backends(admin) -> Callable[[], int]:
-    """Terminate only this database's backends that the app opened (application_name='tasks-api')."""
+def kill_app_backends(admin, database_url: str, direct_database_url: str) -> Callable[[], int]:
+    """Terminate this database's backends that serve the app: those it opened (application_name
+    'tasks-api') or, behind a transaction pooler, the pooler's server connections, which carry
+    whichever client's name used them last (the test database is the test run's own)."""
+    pooled = direct_database_url != database_url
 
     def kill() -> int:
         with admin.cursor() as cursor:
             cursor.execute(
                 "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
-                "WHERE datname = current_database() AND application_name = 'tasks-api' AND pid <> pg_backend_pid()"
+                "WHERE datname = current_database() AND pid <> pg_backend_pid() AND backend_type = 'client backend' "
+                "AND (application_name = 'tasks-api' OR %s)",
+                (pooled,),
             )
             return int(cursor.fetchone()[0])
 

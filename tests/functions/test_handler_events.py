@@ -519,8 +519,12 @@ print(json.dumps(result))
 """
 
 
-def test_importing_the_handler_opens_no_database_connection(database_url: str) -> None:
-    """Nothing at init (SnapStart, cold start): no engine, no connection, until a route needs one."""
+def test_importing_the_handler_opens_no_database_connection(direct_database_url: str) -> None:
+    """Nothing at init (SnapStart, cold start): no engine, no connection, until a route needs one.
+
+    Counted on the direct endpoint: behind a transaction pooler, server connections are shared
+    and carry whichever client's application_name used them last."""
+    database_url = direct_database_url
     application_name = f"tasks-api-import-probe-{uuid.uuid4().hex[:8]}"
     separator = "&" if "?" in database_url else "?"
     env = {
