@@ -12,6 +12,7 @@ import re
 import threading
 import time
 import urllib.request
+from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,6 +26,7 @@ _BAD_SUBJECT = re.compile(r"[/\x00-\x1f\x7f]")
 JWKS_REFETCH_SECONDS = 60
 JWKS_TIMEOUT_SECONDS = 3
 JWKS_MAX_BYTES = 256 * 1024
+VERIFIED_CACHE_SIZE = 256
 
 _KEY_ALGORITHMS = {("OKP", "Ed25519"): "EdDSA", ("EC", "P-256"): "ES256", ("RSA", None): "RS256"}
 
@@ -88,6 +90,8 @@ class TokenVerifier:
         self.leeway = settings.auth_leeway_seconds
         self.secret = settings.auth_jwt_secret.get_secret_value().encode() if settings.auth_jwt_secret else None
         self.jwks = JWKSCache(settings.auth_jwks_url) if settings.auth_jwks_url else None
+        self._verified: OrderedDict[str, tuple[Principal, float]] = OrderedDict()
+        self._lock = threading.Lock()
 
     def _key(self, header: dict[str, Any]) -> tuple[Any, str]:
         if self.secret is not None:
@@ -99,6 +103,23 @@ class TokenVerifier:
         return self.jwks.key_for(kid)
 
     def verify(self, token: str) -> Principal:
+        """The token's principal. A token verified before is answered from a small cache until it
+        expires: a front end sends the same token with every call for its whole lifetime, and a
+        signature check costs more than the rest of a request's auth work."""
+        cached = self._verified.get(token)
+        if cached is not None:
+            principal, valid_until = cached
+            if time.time() < valid_until:
+                return principal
+            raise AuthError("the token has expired")
+        principal, expires_at = self._verify(token)
+        with self._lock:
+            self._verified[token] = (principal, expires_at + self.leeway)
+            while len(self._verified) > VERIFIED_CACHE_SIZE:
+                self._verified.popitem(last=False)
+        return principal
+
+    def _verify(self, token: str) -> tuple[Principal, float]:
         try:
             header = jwt.get_unverified_header(token)
         except jwt.PyJWTError:
@@ -133,7 +154,10 @@ class TokenVerifier:
             raise AuthError(f"the token has no {error.claim!r} claim") from None
         except jwt.PyJWTError:
             raise AuthError("the token's signature or claims are not valid") from None
+        expires_at = claims["exp"]
+        if isinstance(expires_at, bool) or not isinstance(expires_at, int | float):
+            raise AuthError("the token's 'exp' claim is not a NumericDate")  # RFC 7519: a number
         subject = claims.get("sub")
         if not isinstance(subject, str) or not 0 < len(subject) <= SUBJECT_MAX or _BAD_SUBJECT.search(subject):
             raise AuthError("the token's subject is not a valid user id")
-        return Principal(subject=subject)
+        return Principal(subject=subject), float(expires_at)

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from typing import Literal
 
 from pydantic import SecretStr, ValidationError, field_validator, model_validator
@@ -105,11 +106,23 @@ class Settings(BaseSettings):
             raise ConfigError("DIRECT_DATABASE_URL (or DATABASE_URL) is not set")
         return normalize_database_url(url.get_secret_value())
 
+    @cached_property
+    def cursor_key(self) -> bytes:
+        """HMAC key for list cursors: CURSOR_SECRET, else derived from another secret setting."""
+        secret = self.cursor_secret or self.auth_jwt_secret or self.database_url
+        material = secret.get_secret_value() if secret is not None else self.auth_jwks_url or ""
+        return hashlib.sha256(b"tasks-api cursor key\0" + material.encode()).digest()
+
+    @property
+    def on_lambda(self) -> bool:
+        """Running in AWS Lambda (the runtime sets this): one request at a time per process."""
+        return bool(os.environ.get("AWS_LAMBDA_FUNCTION_NAME"))
+
     @property
     def pool_size(self) -> int:
         if self.db_pool_size > 0:
             return self.db_pool_size
-        return 1 if os.environ.get("AWS_LAMBDA_FUNCTION_NAME") else 5
+        return 1 if self.on_lambda else 5
 
     @property
     def cors_origins(self) -> list[str]:

@@ -2,22 +2,43 @@
 
 from __future__ import annotations
 
-import hashlib
-from typing import Annotated, Any
+from collections.abc import AsyncIterator, Callable
+from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, Header, Path, Request
 from fastapi.security import HTTPBearer
 from sqlmodel import Session
+from starlette.concurrency import run_in_threadpool
 
 from shared.config import get_settings
-from shared.db import get_session
+from shared.db import get_engine
+
+T = TypeVar("T")
+
+# The dependencies below are `async def` on purpose: none does I/O, and FastAPI would run each
+# plain `def` one in a worker thread, a hop that costs more than the work itself.
 
 # Verification happens in the edge middleware (so a bad token is a 401 whatever the body);
 # this scheme only documents the requirement in OpenAPI.
 bearer_scheme = HTTPBearer(auto_error=False, description="A JWT from the front end's auth; `sub` is the user id.")
 
 
-def current_owner(request: Request, _: Annotated[Any, Depends(bearer_scheme)]) -> str:
+async def get_session() -> AsyncIterator[Session]:
+    """One session per request. Creating and closing it does no I/O: the connection is checked
+    out on the first statement, and returning it issues nothing in autocommit."""
+    with Session(get_engine(), expire_on_commit=False) as session:
+        yield session
+
+
+async def run_db(fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
+    """Run a blocking service call: inline on Lambda, where a container serves one request at a
+    time, in the threadpool elsewhere, so a local server keeps serving while one request waits."""
+    if get_settings().on_lambda:
+        return fn(*args, **kwargs)
+    return await run_in_threadpool(fn, *args, **kwargs)
+
+
+async def current_owner(request: Request, _: Annotated[Any, Depends(bearer_scheme)]) -> str:
     owner: str = request.state.owner_id
     return owner
 
@@ -38,7 +59,7 @@ def _parse_etags(value: str | None, *, weak_matches: bool) -> list[str] | None:
     return tags
 
 
-def if_match(
+async def if_match(
     value: Annotated[
         str | None,
         Header(
@@ -49,7 +70,7 @@ def if_match(
     return _parse_etags(value, weak_matches=False)
 
 
-def if_none_match(
+async def if_none_match(
     value: Annotated[
         str | None, Header(alias="If-None-Match", description="ETags the client already has: 304 when one is current.")
     ] = None,
@@ -57,11 +78,8 @@ def if_none_match(
     return _parse_etags(value, weak_matches=True)
 
 
-def cursor_key() -> bytes:
-    settings = get_settings()
-    secret = settings.cursor_secret or settings.auth_jwt_secret or settings.database_url
-    material = secret.get_secret_value() if secret is not None else settings.auth_jwks_url or ""
-    return hashlib.sha256(b"tasks-api cursor key\0" + material.encode()).digest()
+async def cursor_key() -> bytes:
+    return get_settings().cursor_key
 
 
 SessionDep = Annotated[Session, Depends(get_session)]

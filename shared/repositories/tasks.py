@@ -2,22 +2,29 @@
 
 Each function is one statement (one round trip in autocommit): checks that guard a write,
 such as an ETag, live in the statement's WHERE so the check and the write are atomic.
+
+Statements are built once per shape (which fields a write sets, which filters a listing uses)
+and executed with bound parameters: building and coercing a SQLAlchemy statement costs more
+than PostgreSQL takes to run it.
 """
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
+    Executable,
     SmallInteger,
+    Text,
     and_,
+    bindparam,
     case,
     delete,
     false,
     func,
     insert,
-    literal,
     literal_column,
     or_,
     select,
@@ -26,23 +33,39 @@ from sqlalchemy import (
     type_coerce,
     update,
 )
-from sqlalchemy.sql.elements import KeyedColumnElement
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlmodel import Session
 
 from shared.models.listing import SortField, Status, TaskQuery
-from shared.models.task import PRIORITY_RANK, Task, TaskStats
+from shared.models.task import PRIORITY_RANK, Task, TaskRecord, TaskStats
 
 tasks = Task.__table__  # type: ignore[attr-defined]
-TOGGLE = object()  # `completed=TOGGLE` flips the flag
+TOGGLE = "toggle"  # `completed=TOGGLE` flips the flag
 
 
-def _to_task(row: Any) -> Task:
-    return Task(**{c.key: row._mapping[c.key] for c in tasks.columns})
+def to_record(row: Any) -> TaskRecord:
+    return TaskRecord(*row)
 
 
-def _completion(completed: Any) -> dict[str, Any]:
+def run(session: Session, statement: Executable, params: dict[str, Any]) -> Any:
+    """Execute a Core statement on the session's connection (no ORM layer on the way)."""
+    return session.connection().execute(statement, params)
+
+
+def _owned() -> list[ColumnElement[bool]]:
+    return [tasks.c.id == bindparam("task_id"), tasks.c.user_id == bindparam("owner_id")]
+
+
+def _guarded(versions: list[int] | None) -> list[ColumnElement[bool]]:
+    clauses = _owned()
+    if versions is not None:
+        clauses.append(tasks.c.version.in_(bindparam("versions", expanding=True)))
+    return clauses
+
+
+def _completion(completed: bool | str) -> dict[str, Any]:
     """completed_at follows completed: set when it turns true (kept if already true), cleared when false."""
-    if completed is TOGGLE:
+    if completed == TOGGLE:
         return {
             "completed": ~tasks.c.completed,
             "completed_at": case((tasks.c.completed, None), else_=func.now()),
@@ -52,64 +75,82 @@ def _completion(completed: Any) -> dict[str, Any]:
     return {"completed": false(), "completed_at": None}
 
 
-def insert_values(owner_id: str, values: dict[str, Any]) -> dict[str, Any]:
-    row = {k: v for k, v in values.items() if k != "completed"}
-    completed = bool(values.get("completed"))
-    row.update(user_id=owner_id, completed=completed, completed_at=func.now() if completed else None)
-    return row
+@cache
+def insert_shape(fields: tuple[str, ...], completed: bool) -> Any:
+    values: dict[str, Any] = {name: bindparam(name, type_=tasks.c[name].type) for name in fields}
+    values.update(user_id=bindparam("owner_id"), completed=completed, completed_at=func.now() if completed else None)
+    return insert(tasks).values(values)
 
 
-def insert_task(session: Session, *, owner_id: str, values: dict[str, Any]) -> Task:
-    stmt = insert(tasks).values(**insert_values(owner_id, values)).returning(*tasks.c)
-    return _to_task(session.execute(stmt).one())
+def insert_statement(values: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
+    """The INSERT for these values and its parameters (owner_id added by the caller)."""
+    fields = tuple(sorted(k for k in values if k != "completed"))
+    params = {k: values[k] for k in fields}
+    return insert_shape(fields, bool(values.get("completed"))), params
 
 
-def get_task(session: Session, *, owner_id: str, task_id: int) -> Task | None:
-    stmt = select(tasks).where(tasks.c.id == task_id, tasks.c.user_id == owner_id)
-    row = session.execute(stmt).one_or_none()
-    return None if row is None else _to_task(row)
+def insert_task(session: Session, *, owner_id: str, values: dict[str, Any]) -> TaskRecord:
+    statement, params = insert_statement(values)
+    return to_record(run(session, statement.returning(*tasks.c), {**params, "owner_id": owner_id}).one())
+
+
+_GET = select(tasks).where(*_owned())
+_VERSION = select(tasks.c.version).where(*_owned())
+
+
+def get_task(session: Session, *, owner_id: str, task_id: int) -> TaskRecord | None:
+    row = run(session, _GET, {"task_id": task_id, "owner_id": owner_id}).one_or_none()
+    return None if row is None else to_record(row)
 
 
 def task_version(session: Session, *, owner_id: str, task_id: int) -> int | None:
-    stmt = select(tasks.c.version).where(tasks.c.id == task_id, tasks.c.user_id == owner_id)
-    return session.execute(stmt).scalar_one_or_none()
+    version: int | None = run(session, _VERSION, {"task_id": task_id, "owner_id": owner_id}).scalar_one_or_none()
+    return version
 
 
-def _guard(owner_id: str, task_id: int, versions: list[int] | None) -> list[ColumnElement[bool]]:
-    clauses = [tasks.c.id == task_id, tasks.c.user_id == owner_id]
-    if versions is not None:
-        clauses.append(tasks.c.version.in_(versions) if versions else false())
-    return clauses
+@cache
+def _update(fields: tuple[str, ...], completed: bool | str | None, guarded: bool) -> Any:
+    changes: dict[str, Any] = {name: bindparam(f"set_{name}", type_=tasks.c[name].type) for name in fields}
+    if completed is not None:
+        changes.update(_completion(completed))
+    changes.update(updated_at=func.now(), version=tasks.c.version + 1)
+    where = _guarded([] if guarded else None)
+    return update(tasks).where(*where).values(changes).returning(*tasks.c)
 
 
 def update_task(
     session: Session, *, owner_id: str, task_id: int, values: dict[str, Any], versions: list[int] | None = None
-) -> Task | None:
+) -> TaskRecord | None:
     """Apply `values` (a `completed` entry may be True, False or TOGGLE). None when no row matched."""
-    changes = {k: v for k, v in values.items() if k != "completed"}
-    if "completed" in values:
-        changes.update(_completion(values["completed"]))
-    changes.update(updated_at=func.now(), version=tasks.c.version + 1)
-    stmt = update(tasks).where(*_guard(owner_id, task_id, versions)).values(**changes).returning(*tasks.c)
-    row = session.execute(stmt).one_or_none()
-    return None if row is None else _to_task(row)
+    fields = tuple(sorted(k for k in values if k != "completed"))
+    statement = _update(fields, values.get("completed"), versions is not None)
+    params = {f"set_{k}": values[k] for k in fields} | {"task_id": task_id, "owner_id": owner_id}
+    if versions is not None:
+        params["versions"] = versions
+    row = run(session, statement, params).one_or_none()
+    return None if row is None else to_record(row)
+
+
+_DELETE = delete(tasks).where(*_guarded(None)).returning(tasks.c.id)
+_DELETE_GUARDED = delete(tasks).where(*_guarded([])).returning(tasks.c.id)
 
 
 def delete_task(session: Session, *, owner_id: str, task_id: int, versions: list[int] | None = None) -> bool:
-    stmt = delete(tasks).where(*_guard(owner_id, task_id, versions)).returning(tasks.c.id)
-    return session.execute(stmt).first() is not None
+    params: dict[str, Any] = {"task_id": task_id, "owner_id": owner_id}
+    if versions is not None:
+        params["versions"] = versions
+    return run(session, _DELETE if versions is None else _DELETE_GUARDED, params).first() is not None
 
 
 _INFINITY = literal_column("'infinity'::timestamptz")
 _MINUS_INFINITY = literal_column("'-infinity'::timestamptz")
 
 
-def sort_key(query: TaskQuery) -> KeyedColumnElement[Any] | ColumnElement[Any]:
+def _sort_key(field: SortField, descending: bool) -> Any:
     """The expression each sort orders by; each one matches an index on (user_id, key, id)."""
-    field = query.sort.field
     if field is SortField.due_at:
         # Tasks without a due date come last in both directions.
-        return func.coalesce(tasks.c.due_at, _MINUS_INFINITY if query.sort.descending else _INFINITY)
+        return func.coalesce(tasks.c.due_at, _MINUS_INFINITY if descending else _INFINITY)
     if field is SortField.title:
         return func.lower(tasks.c.title)
     if field is SortField.priority:
@@ -117,7 +158,11 @@ def sort_key(query: TaskQuery) -> KeyedColumnElement[Any] | ColumnElement[Any]:
     return tasks.c[field.value]
 
 
-def cursor_value(task: Task, query: TaskQuery) -> Any:
+def sort_key(query: TaskQuery) -> Any:
+    return _sort_key(query.sort.field, query.sort.descending)
+
+
+def cursor_value(task: TaskRecord, query: TaskQuery) -> Any:
     """The sort key of a task, as stored in a cursor (None stands for a missing due date)."""
     field = query.sort.field
     if field is SortField.title:
@@ -127,50 +172,76 @@ def cursor_value(task: Task, query: TaskQuery) -> Any:
     return getattr(task, field.value)
 
 
-def _filters(owner_id: str, query: TaskQuery) -> list[ColumnElement[bool]]:
-    clauses: list[ColumnElement[bool]] = [tasks.c.user_id == owner_id]
-    if query.status is Status.pending:
+@cache
+def _list(shape: tuple[Any, ...]) -> Any:
+    status, priorities, tags, q, before, after, field, descending, position = shape
+    clauses: list[ColumnElement[bool]] = [tasks.c.user_id == bindparam("owner_id")]
+    if status is Status.pending:
         clauses.append(tasks.c.completed.is_(false()))
-    elif query.status is Status.completed:
+    elif status is Status.completed:
         clauses.append(tasks.c.completed.is_(true()))
-    if query.priorities:
-        clauses.append(tasks.c.priority.in_(list(query.priorities)))
-    if query.tags:
-        clauses.append(tasks.c.tags.contains(list(query.tags)))
-    if query.q:
-        pattern = "%" + query.q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    if priorities:
+        clauses.append(tasks.c.priority.in_(bindparam("priorities", expanding=True)))
+    if tags:
+        clauses.append(tasks.c.tags.contains(bindparam("tags", type_=ARRAY(Text))))
+    if q:
+        pattern = bindparam("pattern", type_=Text)
         clauses.append(or_(tasks.c.title.ilike(pattern, escape="\\"), tasks.c.description.ilike(pattern, escape="\\")))
-    if query.due_before is not None:
-        clauses.append(tasks.c.due_at < query.due_before)
-    if query.due_after is not None:
-        clauses.append(tasks.c.due_at > query.due_after)
-    return clauses
+    if before:
+        clauses.append(tasks.c.due_at < bindparam("due_before", type_=tasks.c.due_at.type))
+    if after:
+        clauses.append(tasks.c.due_at > bindparam("due_after", type_=tasks.c.due_at.type))
+    key = _sort_key(field, descending)
+    if position is not None:
+        if position == "missing_due_date":
+            value: Any = _MINUS_INFINITY if descending else _INFINITY
+        else:
+            value = bindparam("after_value", type_=key.type)
+        bound, start = tuple_(key, tasks.c.id), tuple_(value, bindparam("after_id"))
+        clauses.append(bound < start if descending else bound > start)
+    order = (key.desc(), tasks.c.id.desc()) if descending else (key.asc(), tasks.c.id.asc())
+    return select(tasks).where(and_(*clauses)).order_by(*order).limit(bindparam("limit"))
 
 
 def list_tasks(
     session: Session, *, owner_id: str, query: TaskQuery, after: tuple[Any, int] | None, limit: int
-) -> list[Task]:
+) -> list[TaskRecord]:
     """One keyset page: a range scan that starts right after `after`, never an offset."""
-    key = sort_key(query)
-    clauses = _filters(owner_id, query)
+    params: dict[str, Any] = {"owner_id": owner_id, "limit": limit}
+    position = None
     if after is not None:
-        value, last_id = after
-        if value is None and query.sort.field is SortField.due_at:
-            value = _MINUS_INFINITY if query.sort.descending else _INFINITY
-        bound = tuple_(key, tasks.c.id)
-        position = tuple_(value if isinstance(value, ColumnElement) else literal(value, key.type), literal(last_id))
-        clauses.append(bound < position if query.sort.descending else bound > position)
-    order = (key.desc(), tasks.c.id.desc()) if query.sort.descending else (key.asc(), tasks.c.id.asc())
-    stmt = select(tasks).where(and_(*clauses)).order_by(*order).limit(limit)
-    return [_to_task(row) for row in session.execute(stmt)]
+        value, params["after_id"] = after
+        position = "missing_due_date" if value is None and query.sort.field is SortField.due_at else "value"
+        params["after_value"] = value
+    if query.priorities:
+        params["priorities"] = list(query.priorities)
+    if query.tags:
+        params["tags"] = list(query.tags)
+    if query.q:
+        params["pattern"] = "%" + query.q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    params["due_before"], params["due_after"] = query.due_before, query.due_after
+    shape = (
+        query.status,
+        bool(query.priorities),
+        bool(query.tags),
+        bool(query.q),
+        query.due_before is not None,
+        query.due_after is not None,
+        query.sort.field,
+        query.sort.descending,
+        position,
+    )
+    return [to_record(row) for row in run(session, _list(shape), params)]
+
+
+_pending = tasks.c.completed.is_(false())
+_STATS = select(
+    func.count().label("total"),
+    func.count().filter(_pending).label("pending"),
+    func.count().filter(tasks.c.completed.is_(true())).label("completed"),
+    func.count().filter(and_(_pending, tasks.c.due_at < func.now())).label("overdue"),
+).where(tasks.c.user_id == bindparam("owner_id"))
 
 
 def task_stats(session: Session, *, owner_id: str) -> TaskStats:
-    pending = tasks.c.completed.is_(false())
-    stmt = select(
-        func.count().label("total"),
-        func.count().filter(pending).label("pending"),
-        func.count().filter(tasks.c.completed.is_(true())).label("completed"),
-        func.count().filter(and_(pending, tasks.c.due_at < func.now())).label("overdue"),
-    ).where(tasks.c.user_id == owner_id)
-    return TaskStats(**session.execute(stmt).one()._mapping)
+    return TaskStats(**run(session, _STATS, {"owner_id": owner_id}).one()._mapping)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError, OperationalError
@@ -17,7 +18,7 @@ from sqlmodel import Session
 from shared.cursor import decode_cursor, encode_cursor
 from shared.errors import IdempotencyInProgress, IdempotencyKeyReused, NotFound, PreconditionFailed
 from shared.models.listing import TaskQuery
-from shared.models.task import PRIORITY_RANK, Task, TaskCreate, TaskReplace, TaskStats, TaskUpdate
+from shared.models.task import PRIORITY_RANK, TaskCreate, TaskRecord, TaskReplace, TaskStats, TaskUpdate
 from shared.repositories import idempotency as keys_repo
 from shared.repositories import tasks as repo
 
@@ -28,13 +29,13 @@ ANY_ETAG = "*"
 
 @dataclass(frozen=True)
 class Page:
-    items: list[Task]
+    items: list[TaskRecord]
     next_cursor: str | None
 
 
 @dataclass(frozen=True)
 class Created:
-    task: Task
+    task: TaskRecord
     replayed: bool
 
 
@@ -61,9 +62,17 @@ def request_hash(body: Any) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-def _snapshot_to_task(snapshot: dict[str, Any]) -> Task:
-    rank_to_priority = {rank: p for p, rank in PRIORITY_RANK.items()}
-    return Task(**{**snapshot, "priority": rank_to_priority[snapshot["priority"]]})
+_RANK_TO_PRIORITY = {rank: priority for priority, rank in PRIORITY_RANK.items()}
+_SNAPSHOT_TIMES = ("completed_at", "due_at", "created_at", "updated_at")
+
+
+def _snapshot_to_task(snapshot: dict[str, Any]) -> TaskRecord:
+    """The task row stored with the key (to_jsonb of the inserted row), as it was then."""
+    values = {**snapshot, "priority": _RANK_TO_PRIORITY[snapshot["priority"]]}
+    for name in _SNAPSHOT_TIMES:
+        if values[name] is not None:
+            values[name] = datetime.fromisoformat(values[name])
+    return TaskRecord(**values)
 
 
 def create_task(
@@ -104,7 +113,7 @@ def create_task(
     raise IdempotencyInProgress("a request with this Idempotency-Key is still being processed")
 
 
-def get_task(session: Session, *, owner_id: str, task_id: int) -> Task:
+def get_task(session: Session, *, owner_id: str, task_id: int) -> TaskRecord:
     _check_id(task_id)
     task = repo.get_task(session, owner_id=owner_id, task_id=task_id)
     if task is None:
@@ -142,7 +151,7 @@ def _versions(task_id: int, if_match: list[str] | None) -> list[int] | None:
 
 def _write(
     session: Session, *, owner_id: str, task_id: int, values: dict[str, Any], if_match: list[str] | None
-) -> Task:
+) -> TaskRecord:
     _check_id(task_id)
     task = repo.update_task(
         session, owner_id=owner_id, task_id=task_id, values=values, versions=_versions(task_id, if_match)
@@ -162,20 +171,20 @@ def _raise_missing_or_stale(session: Session, *, owner_id: str, task_id: int, if
 
 def replace_task(
     session: Session, *, owner_id: str, task_id: int, task_in: TaskReplace, if_match: list[str] | None = None
-) -> Task:
+) -> TaskRecord:
     return _write(session, owner_id=owner_id, task_id=task_id, values=task_in.model_dump(), if_match=if_match)
 
 
 def update_task(
     session: Session, *, owner_id: str, task_id: int, task_in: TaskUpdate, if_match: list[str] | None = None
-) -> Task:
+) -> TaskRecord:
     values = task_in.model_dump(exclude_unset=True)
     return _write(session, owner_id=owner_id, task_id=task_id, values=values, if_match=if_match)
 
 
 def complete_task(
     session: Session, *, owner_id: str, task_id: int, completed: bool | None, if_match: list[str] | None = None
-) -> Task:
+) -> TaskRecord:
     """`completed=None` toggles; True or False sets."""
     value = repo.TOGGLE if completed is None else completed
     return _write(session, owner_id=owner_id, task_id=task_id, values={"completed": value}, if_match=if_match)

@@ -32,10 +32,13 @@ class CapturingSession:
     """Stands in for the Session only to hand back the statement the repository would run."""
 
     def __init__(self) -> None:
-        self.statements: list[Any] = []
+        self.statements: list[tuple[Any, dict[str, Any] | None]] = []
 
-    def execute(self, statement: Any) -> list[Any]:
-        self.statements.append(statement)
+    def connection(self) -> CapturingSession:
+        return self
+
+    def execute(self, statement: Any, params: dict[str, Any] | None = None) -> list[Any]:
+        self.statements.append((statement, params))
         return []
 
 
@@ -85,14 +88,14 @@ def seeded_users(engine: Engine) -> Iterator[list[str]]:
         connection.execute(text("DELETE FROM tasks WHERE user_id LIKE :pattern"), {"pattern": prefix + "%"})
 
 
-def page_statement(owner_id: str, query: TaskQuery, after: tuple[Any, int] | None) -> Any:
+def page_statement(owner_id: str, query: TaskQuery, after: tuple[Any, int] | None) -> tuple[Any, dict[str, Any] | None]:
     session = CapturingSession()
     repo.list_tasks(session, owner_id=owner_id, query=query, after=after, limit=PAGE)  # type: ignore[arg-type]
     [statement] = session.statements
     return statement
 
 
-def explain(engine: Engine, statement: Any) -> dict[str, Any]:
+def explain(engine: Engine, captured: tuple[Any, dict[str, Any] | None]) -> dict[str, Any]:
     """EXPLAIN ANALYZE of exactly the compiled statement and parameters the app would send."""
     with engine.connect() as connection:
 
@@ -100,7 +103,8 @@ def explain(engine: Engine, statement: Any) -> dict[str, Any]:
             return "EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) " + sql, params
 
         event.listen(connection, "before_cursor_execute", prefix, retval=True)
-        raw = connection.execute(statement).cursor  # type: ignore[union-attr]
+        statement, params = captured
+        raw = connection.execute(statement, params).cursor  # type: ignore[union-attr]
         (document,) = raw.fetchone()
     plan = document if isinstance(document, list) else json.loads(document)
     return plan[0]["Plan"]

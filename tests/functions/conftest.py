@@ -30,3 +30,10 @@ def invoke(lambda_handler: Callable[[dict[str, Any], Any], dict[str, Any]]) -> C
         return Invocation(request_id, event, response)
 
     return call
+
+
+@pytest.fixture(autouse=True)
+def as_on_lambda(configure: Callable[..., None]) -> None:
+    """The Lambda runtime sets AWS_LAMBDA_FUNCTION_NAME: a pool of one connection, and service
+    calls run inline instead of in the threadpool. The handler tests run that way."""
+    configure(AWS_LAMBDA_FUNCTION_NAME="tasks-api-test")

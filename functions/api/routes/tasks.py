@@ -5,11 +5,9 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Body, Header, Query, Request, Response
-from fastapi.responses import JSONResponse
-from pydantic import AfterValidator
-from starlette.concurrency import run_in_threadpool
+from pydantic import AfterValidator, TypeAdapter
 
-from functions.api.deps import CurrentOwner, CursorKey, IfMatch, IfNoneMatch, SessionDep, TaskId, UserId
+from functions.api.deps import CurrentOwner, CursorKey, IfMatch, IfNoneMatch, SessionDep, TaskId, UserId, run_db
 from functions.api.problems import problem_responses
 from shared.models.idempotency import IDEMPOTENCY_KEY_MAX
 from shared.models.listing import LIST_LIMIT_DEFAULT, LIST_LIMIT_MAX, SORT_VALUES, Sort, Status, TaskQuery
@@ -18,10 +16,10 @@ from shared.models.task import (
     TAGS_MAX,
     Priority,
     Tag,
-    Task,
     TaskCompletion,
     TaskCreate,
     TaskPublic,
+    TaskRecord,
     TaskReplace,
     TaskStats,
     TaskUpdate,
@@ -46,15 +44,22 @@ def _tags(values: list[str]) -> list[str]:
     return list(dict.fromkeys(normalize_tag(v) for v in values))
 
 
-def _task_response(task: Task, status_code: int = 200, headers: dict[str, str] | None = None) -> JSONResponse:
-    body = TaskPublic.model_validate(task, from_attributes=True).model_dump(mode="json")
-    return JSONResponse(body, status_code=status_code, headers={"ETag": etag_of(task), **(headers or {})})
+# Routes return ready-made responses: serialised once by pydantic-core, not validated again
+# against response_model (which stays for the OpenAPI document).
+_TASK_LIST = TypeAdapter(list[TaskPublic])
+JSON = "application/json"
+
+
+def _task_response(task: TaskRecord, status_code: int = 200, headers: dict[str, str] | None = None) -> Response:
+    body = TaskPublic.model_validate(task, from_attributes=True).model_dump_json()
+    return Response(body, status_code, headers={"ETag": etag_of(task), **(headers or {})}, media_type=JSON)
 
 
 @router.get("/stats", response_model=TaskStats, operation_id="taskStats")
-def task_stats(user_id: UserId, owner: CurrentOwner, session: SessionDep) -> TaskStats:
+async def task_stats(user_id: UserId, owner: CurrentOwner, session: SessionDep) -> Response:
     """Count the caller's tasks: total, pending, completed and overdue (not completed, due date passed)."""
-    return tasks.task_stats(session, owner_id=owner)
+    stats = await run_db(tasks.task_stats, session, owner_id=owner)
+    return Response(stats.model_dump_json(), media_type=JSON)
 
 
 @router.get(
@@ -73,9 +78,8 @@ def task_stats(user_id: UserId, owner: CurrentOwner, session: SessionDep) -> Tas
         },
     },
 )
-def list_tasks(
+async def list_tasks(
     request: Request,
-    response: Response,
     user_id: UserId,
     owner: CurrentOwner,
     session: SessionDep,
@@ -106,7 +110,7 @@ def list_tasks(
     cursor: Annotated[
         str | None, Query(max_length=1024, description="Opaque cursor from the previous page's Link header.")
     ] = None,
-) -> list[Task]:
+) -> Response:
     """List the caller's tasks, filtered and sorted, one keyset page at a time."""
     query = TaskQuery(
         status=status,
@@ -117,10 +121,14 @@ def list_tasks(
         due_after=due_after,
         sort=Sort.parse(sort),
     )
-    page = tasks.list_tasks(session, owner_id=owner, query=query, cursor=cursor, limit=limit, cursor_key=key)
+    page = await run_db(
+        tasks.list_tasks, session, owner_id=owner, query=query, cursor=cursor, limit=limit, cursor_key=key
+    )
+    headers = {}
     if page.next_cursor is not None:
-        response.headers["Link"] = f'<{request.url.include_query_params(cursor=page.next_cursor)}>; rel="next"'
-    return page.items
+        headers["Link"] = f'<{request.url.include_query_params(cursor=page.next_cursor)}>; rel="next"'
+    body = _TASK_LIST.dump_json(_TASK_LIST.validate_python(page.items, from_attributes=True))
+    return Response(body, headers=headers, media_type=JSON)
 
 
 @router.post(
@@ -168,7 +176,7 @@ async def create_task(
 ) -> Response:
     """Create a task for the caller."""
     body_hash = tasks.request_hash(await request.json()) if idempotency_key is not None else None
-    created = await run_in_threadpool(
+    created = await run_db(
         tasks.create_task,
         session,
         owner_id=owner,
@@ -192,11 +200,11 @@ async def create_task(
         200: {"headers": {"ETag": {"schema": {"type": "string"}}}},
     },
 )
-def read_task(
+async def read_task(
     task_id: TaskId, user_id: UserId, owner: CurrentOwner, session: SessionDep, if_none_match: IfNoneMatch
 ) -> Response:
     """Get one of the caller's tasks."""
-    task = tasks.get_task(session, owner_id=owner, task_id=task_id)
+    task = await run_db(tasks.get_task, session, owner_id=owner, task_id=task_id)
     etag = etag_of(task)
     if if_none_match is not None and ("*" in if_none_match or etag in if_none_match):
         return Response(status_code=304, headers={"ETag": etag})
@@ -204,29 +212,29 @@ def read_task(
 
 
 @router.put("/{task_id:int}", operation_id="replaceTask", response_model=TaskPublic, responses=_WRITE_ERRORS)
-def replace_task(
+async def replace_task(
     task_id: TaskId, user_id: UserId, owner: CurrentOwner, session: SessionDep, task_in: TaskReplace, if_match: IfMatch
 ) -> Response:
     """Replace every editable field of a task; omitted optional fields go back to their defaults."""
-    return _task_response(
-        tasks.replace_task(session, owner_id=owner, task_id=task_id, task_in=task_in, if_match=if_match)
+    task = await run_db(
+        tasks.replace_task, session, owner_id=owner, task_id=task_id, task_in=task_in, if_match=if_match
     )
+    return _task_response(task)
 
 
 @router.patch("/{task_id:int}", operation_id="updateTask", response_model=TaskPublic, responses=_WRITE_ERRORS)
-def update_task(
+async def update_task(
     task_id: TaskId, user_id: UserId, owner: CurrentOwner, session: SessionDep, task_in: TaskUpdate, if_match: IfMatch
 ) -> Response:
     """Change only the fields sent."""
-    return _task_response(
-        tasks.update_task(session, owner_id=owner, task_id=task_id, task_in=task_in, if_match=if_match)
-    )
+    task = await run_db(tasks.update_task, session, owner_id=owner, task_id=task_id, task_in=task_in, if_match=if_match)
+    return _task_response(task)
 
 
 @router.patch(
     "/{task_id:int}/complete", operation_id="completeTask", response_model=TaskPublic, responses=_WRITE_ERRORS
 )
-def complete_task(
+async def complete_task(
     task_id: TaskId,
     user_id: UserId,
     owner: CurrentOwner,
@@ -238,17 +246,18 @@ def complete_task(
 ) -> Response:
     """Toggle a task's completion, or set it."""
     completed = completion.completed if completion is not None else None
-    return _task_response(
-        tasks.complete_task(session, owner_id=owner, task_id=task_id, completed=completed, if_match=if_match)
+    task = await run_db(
+        tasks.complete_task, session, owner_id=owner, task_id=task_id, completed=completed, if_match=if_match
     )
+    return _task_response(task)
 
 
 @router.delete(
     "/{task_id:int}", operation_id="deleteTask", status_code=204, response_class=Response, responses=_WRITE_ERRORS
 )
-def delete_task(
+async def delete_task(
     task_id: TaskId, user_id: UserId, owner: CurrentOwner, session: SessionDep, if_match: IfMatch
 ) -> Response:
     """Delete one of the caller's tasks."""
-    tasks.delete_task(session, owner_id=owner, task_id=task_id, if_match=if_match)
+    await run_db(tasks.delete_task, session, owner_id=owner, task_id=task_id, if_match=if_match)
     return Response(status_code=204)
