@@ -16,6 +16,14 @@ DESCRIPTION = """Each signed-in user's tasks. Send `Authorization: Bearer <JWT>`
 is the `{user_id}` of every task route. Errors are `application/problem+json` (RFC 9457)."""
 
 
+BEARER_AUTH = {
+    "type": "http",
+    "scheme": "bearer",
+    "bearerFormat": "JWT",
+    "description": "A JWT from the front end's auth (e.g. Better Auth); its `sub` is the user id.",
+}
+
+
 def create_app() -> FastAPI:
     settings = get_settings()
     logging.basicConfig(format="%(message)s")  # a no-op on Lambda, whose runtime installs its own
@@ -44,9 +52,17 @@ def _document_problem_schema(app: FastAPI) -> None:
     def openapi() -> dict[str, object]:
         if app.openapi_schema is None:
             schema = original()
-            schema.setdefault("components", {}).setdefault("schemas", {})["Problem"] = Problem.model_json_schema(
+            components = schema.setdefault("components", {})
+            components.setdefault("schemas", {})["Problem"] = Problem.model_json_schema(
                 ref_template="#/components/schemas/{model}"
             )
+            # The edge middleware verifies tokens (so a bad one is a 401 whatever the body); the
+            # requirement is declared here rather than by a per-request security dependency.
+            components["securitySchemes"] = {"bearerAuth": BEARER_AUTH}
+            for path, operations in schema["paths"].items():
+                if path.startswith("/api/"):
+                    for operation in operations.values():
+                        operation["security"] = [{"bearerAuth": []}]
             app.openapi_schema = schema
         return app.openapi_schema
 

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, Header, Path, Request
-from fastapi.security import HTTPBearer
 from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 
@@ -18,27 +17,24 @@ T = TypeVar("T")
 # The dependencies below are `async def` on purpose: none does I/O, and FastAPI would run each
 # plain `def` one in a worker thread, a hop that costs more than the work itself.
 
-# Verification happens in the edge middleware (so a bad token is a 401 whatever the body);
-# this scheme only documents the requirement in OpenAPI.
-bearer_scheme = HTTPBearer(auto_error=False, description="A JWT from the front end's auth; `sub` is the user id.")
 
+async def run_db(service_call: Callable[..., T], /, **kwargs: Any) -> T:
+    """Run a service call with the request's own session: inline on Lambda, where a container
+    serves one request at a time, in the threadpool elsewhere, so a local server keeps serving
+    while one request waits. Opening and closing the session does no I/O: the connection is
+    checked out by the first statement, and handing it back sends nothing in autocommit."""
 
-async def get_session() -> AsyncIterator[Session]:
-    """One session per request. Creating and closing it does no I/O: the connection is checked
-    out on the first statement, and returning it issues nothing in autocommit."""
-    with Session(get_engine(), expire_on_commit=False) as session:
-        yield session
+    def call() -> T:
+        with Session(get_engine(), expire_on_commit=False) as session:
+            return service_call(session, **kwargs)
 
-
-async def run_db(fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
-    """Run a blocking service call: inline on Lambda, where a container serves one request at a
-    time, in the threadpool elsewhere, so a local server keeps serving while one request waits."""
     if get_settings().on_lambda:
-        return fn(*args, **kwargs)
-    return await run_in_threadpool(fn, *args, **kwargs)
+        return call()
+    return await run_in_threadpool(call)
 
 
-async def current_owner(request: Request, _: Annotated[Any, Depends(bearer_scheme)]) -> str:
+async def current_owner(request: Request) -> str:
+    """The verified token's subject; the edge middleware has checked it matches the path."""
     owner: str = request.state.owner_id
     return owner
 
@@ -82,7 +78,6 @@ async def cursor_key() -> bytes:
     return get_settings().cursor_key
 
 
-SessionDep = Annotated[Session, Depends(get_session)]
 CurrentOwner = Annotated[str, Depends(current_owner)]
 UserId = Annotated[str, Path(min_length=1, max_length=255, description="The caller's user id: the token's `sub`.")]
 TaskId = Annotated[int, Path(description="The task's id.")]

@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Body, Header, Query, Request, Response
 from pydantic import AfterValidator, TypeAdapter
 
-from functions.api.deps import CurrentOwner, CursorKey, IfMatch, IfNoneMatch, SessionDep, TaskId, UserId, run_db
+from functions.api.deps import CurrentOwner, CursorKey, IfMatch, IfNoneMatch, TaskId, UserId, run_db
 from functions.api.problems import problem_responses
 from shared.models.idempotency import IDEMPOTENCY_KEY_MAX
 from shared.models.listing import LIST_LIMIT_DEFAULT, LIST_LIMIT_MAX, SORT_VALUES, Sort, Status, TaskQuery
@@ -56,9 +56,9 @@ def _task_response(task: TaskRecord, status_code: int = 200, headers: dict[str, 
 
 
 @router.get("/stats", response_model=TaskStats, operation_id="taskStats")
-async def task_stats(user_id: UserId, owner: CurrentOwner, session: SessionDep) -> Response:
+async def task_stats(user_id: UserId, owner: CurrentOwner) -> Response:
     """Count the caller's tasks: total, pending, completed and overdue (not completed, due date passed)."""
-    stats = await run_db(tasks.task_stats, session, owner_id=owner)
+    stats = await run_db(tasks.task_stats, owner_id=owner)
     return Response(stats.model_dump_json(), media_type=JSON)
 
 
@@ -82,7 +82,6 @@ async def list_tasks(
     request: Request,
     user_id: UserId,
     owner: CurrentOwner,
-    session: SessionDep,
     key: CursorKey,
     status: Annotated[Status, Query(description="Completion state to include.")] = Status.all,
     priority: Annotated[list[Priority], Query(description="Any of these priorities (repeatable).")] = [],  # noqa: B006
@@ -121,9 +120,7 @@ async def list_tasks(
         due_after=due_after,
         sort=Sort.parse(sort),
     )
-    page = await run_db(
-        tasks.list_tasks, session, owner_id=owner, query=query, cursor=cursor, limit=limit, cursor_key=key
-    )
+    page = await run_db(tasks.list_tasks, owner_id=owner, query=query, cursor=cursor, limit=limit, cursor_key=key)
     headers = {}
     if page.next_cursor is not None:
         headers["Link"] = f'<{request.url.include_query_params(cursor=page.next_cursor)}>; rel="next"'
@@ -161,7 +158,6 @@ async def create_task(
     request: Request,
     user_id: UserId,
     owner: CurrentOwner,
-    session: SessionDep,
     task_in: TaskCreate,
     idempotency_key: Annotated[
         str | None,
@@ -178,7 +174,6 @@ async def create_task(
     body_hash = tasks.request_hash(await request.json()) if idempotency_key is not None else None
     created = await run_db(
         tasks.create_task,
-        session,
         owner_id=owner,
         task_in=task_in,
         idempotency_key=idempotency_key,
@@ -200,11 +195,9 @@ async def create_task(
         200: {"headers": {"ETag": {"schema": {"type": "string"}}}},
     },
 )
-async def read_task(
-    task_id: TaskId, user_id: UserId, owner: CurrentOwner, session: SessionDep, if_none_match: IfNoneMatch
-) -> Response:
+async def read_task(task_id: TaskId, user_id: UserId, owner: CurrentOwner, if_none_match: IfNoneMatch) -> Response:
     """Get one of the caller's tasks."""
-    task = await run_db(tasks.get_task, session, owner_id=owner, task_id=task_id)
+    task = await run_db(tasks.get_task, owner_id=owner, task_id=task_id)
     etag = etag_of(task)
     if if_none_match is not None and ("*" in if_none_match or etag in if_none_match):
         return Response(status_code=304, headers={"ETag": etag})
@@ -213,21 +206,19 @@ async def read_task(
 
 @router.put("/{task_id:int}", operation_id="replaceTask", response_model=TaskPublic, responses=_WRITE_ERRORS)
 async def replace_task(
-    task_id: TaskId, user_id: UserId, owner: CurrentOwner, session: SessionDep, task_in: TaskReplace, if_match: IfMatch
+    task_id: TaskId, user_id: UserId, owner: CurrentOwner, task_in: TaskReplace, if_match: IfMatch
 ) -> Response:
     """Replace every editable field of a task; omitted optional fields go back to their defaults."""
-    task = await run_db(
-        tasks.replace_task, session, owner_id=owner, task_id=task_id, task_in=task_in, if_match=if_match
-    )
+    task = await run_db(tasks.replace_task, owner_id=owner, task_id=task_id, task_in=task_in, if_match=if_match)
     return _task_response(task)
 
 
 @router.patch("/{task_id:int}", operation_id="updateTask", response_model=TaskPublic, responses=_WRITE_ERRORS)
 async def update_task(
-    task_id: TaskId, user_id: UserId, owner: CurrentOwner, session: SessionDep, task_in: TaskUpdate, if_match: IfMatch
+    task_id: TaskId, user_id: UserId, owner: CurrentOwner, task_in: TaskUpdate, if_match: IfMatch
 ) -> Response:
     """Change only the fields sent."""
-    task = await run_db(tasks.update_task, session, owner_id=owner, task_id=task_id, task_in=task_in, if_match=if_match)
+    task = await run_db(tasks.update_task, owner_id=owner, task_id=task_id, task_in=task_in, if_match=if_match)
     return _task_response(task)
 
 
@@ -238,7 +229,6 @@ async def complete_task(
     task_id: TaskId,
     user_id: UserId,
     owner: CurrentOwner,
-    session: SessionDep,
     if_match: IfMatch,
     completion: Annotated[
         TaskCompletion | None, Body(description='No body or `{}` toggles; `{"completed": true|false}` sets.')
@@ -246,18 +236,14 @@ async def complete_task(
 ) -> Response:
     """Toggle a task's completion, or set it."""
     completed = completion.completed if completion is not None else None
-    task = await run_db(
-        tasks.complete_task, session, owner_id=owner, task_id=task_id, completed=completed, if_match=if_match
-    )
+    task = await run_db(tasks.complete_task, owner_id=owner, task_id=task_id, completed=completed, if_match=if_match)
     return _task_response(task)
 
 
 @router.delete(
     "/{task_id:int}", operation_id="deleteTask", status_code=204, response_class=Response, responses=_WRITE_ERRORS
 )
-async def delete_task(
-    task_id: TaskId, user_id: UserId, owner: CurrentOwner, session: SessionDep, if_match: IfMatch
-) -> Response:
+async def delete_task(task_id: TaskId, user_id: UserId, owner: CurrentOwner, if_match: IfMatch) -> Response:
     """Delete one of the caller's tasks."""
-    await run_db(tasks.delete_task, session, owner_id=owner, task_id=task_id, if_match=if_match)
+    await run_db(tasks.delete_task, owner_id=owner, task_id=task_id, if_match=if_match)
     return Response(status_code=204)
