@@ -17,6 +17,7 @@ from pydantic import (
     Field,
     PlainSerializer,
     StrictBool,
+    TypeAdapter,
     WithJsonSchema,
     model_validator,
 )
@@ -293,7 +294,8 @@ class TaskRecord:
     """A task as the repositories return it: a plain value, built from a row in one call.
 
     (The table model above describes the schema; instantiating it per row costs the ORM's
-    instrumentation on every read.) Fields are in the table's column order.
+    instrumentation on every read.) Fields are in the table's column order. Responses are
+    serialised straight from records (RECORD_JSON), in TaskPublic's shape.
     """
 
     id: int
@@ -301,16 +303,30 @@ class TaskRecord:
     title: str
     description: str | None
     completed: bool
-    completed_at: datetime | None
+    completed_at: Timestamp | None
     priority: Priority
-    due_at: datetime | None
+    due_at: Timestamp | None
     tags: list[str]
     version: int
-    created_at: datetime
-    updated_at: datetime
+    created_at: Timestamp
+    updated_at: Timestamp
 
 
 assert [f.name for f in fields(TaskRecord)] == list(Task.__table__.columns.keys())  # type: ignore[attr-defined]
+
+
+_PRIVATE_FIELDS = {"version"}
+_RECORD = TypeAdapter(TaskRecord)
+_RECORDS = TypeAdapter(list[TaskRecord])
+
+
+def task_json(task: TaskRecord) -> bytes:
+    """The task as the API shows it (TaskPublic's shape), serialised without a validation pass."""
+    return _RECORD.dump_json(task, exclude=_PRIVATE_FIELDS)
+
+
+def tasks_json(tasks: list[TaskRecord]) -> bytes:
+    return _RECORDS.dump_json(tasks, exclude={"__all__": _PRIVATE_FIELDS})
 
 
 def etag_of(task: TaskRecord) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Body, Header, Query, Request, Response
-from pydantic import AfterValidator, TypeAdapter
+from pydantic import AfterValidator
 
 from functions.api.deps import CurrentOwner, CursorKey, IfMatch, IfNoneMatch, TaskId, UserId, run_db
 from functions.api.problems import problem_responses
@@ -26,6 +26,8 @@ from shared.models.task import (
     UtcDatetime,
     etag_of,
     normalize_tag,
+    task_json,
+    tasks_json,
 )
 from shared.services import tasks
 
@@ -44,15 +46,13 @@ def _tags(values: list[str]) -> list[str]:
     return list(dict.fromkeys(normalize_tag(v) for v in values))
 
 
-# Routes return ready-made responses: serialised once by pydantic-core, not validated again
-# against response_model (which stays for the OpenAPI document).
-_TASK_LIST = TypeAdapter(list[TaskPublic])
+# Routes return ready-made responses, serialised once straight from the records, not validated
+# again against response_model (which stays for the OpenAPI document).
 JSON = "application/json"
 
 
 def _task_response(task: TaskRecord, status_code: int = 200, headers: dict[str, str] | None = None) -> Response:
-    body = TaskPublic.model_validate(task, from_attributes=True).model_dump_json()
-    return Response(body, status_code, headers={"ETag": etag_of(task), **(headers or {})}, media_type=JSON)
+    return Response(task_json(task), status_code, headers={"ETag": etag_of(task), **(headers or {})}, media_type=JSON)
 
 
 @router.get("/stats", response_model=TaskStats, operation_id="taskStats")
@@ -124,8 +124,7 @@ async def list_tasks(
     headers = {}
     if page.next_cursor is not None:
         headers["Link"] = f'<{request.url.include_query_params(cursor=page.next_cursor)}>; rel="next"'
-    body = _TASK_LIST.dump_json(_TASK_LIST.validate_python(page.items, from_attributes=True))
-    return Response(body, headers=headers, media_type=JSON)
+    return Response(tasks_json(page.items), headers=headers, media_type=JSON)
 
 
 @router.post(
