@@ -60,6 +60,9 @@ def create_db_engine(settings: Settings) -> Engine:
         max_overflow=0,
         pool_timeout=settings.db_connect_timeout_seconds * 2,
         pool_pre_ping=False,
+        # No hstore probe on the first connection: three round trips (BEGIN, a type lookup,
+        # ROLLBACK) for a type the schema does not use.
+        use_native_hstore=False,
     )
     prefix = (
         f"SET LOCAL statement_timeout = {int(settings.db_statement_timeout_ms)}; "

@@ -78,6 +78,16 @@ class PriorityRank(TypeDecorator[Priority]):
         return None if value is None else _RANK_PRIORITY[value]
 
 
+class TagList(TypeDecorator[list[str]]):
+    """text[]: psycopg2 already returns a list of str, so no per-item result processing."""
+
+    impl = ARRAY(Text)
+    cache_ok = True
+
+    def result_processor(self, dialect: Any, coltype: Any) -> None:
+        return None
+
+
 def _check_title(value: str) -> str:
     value = value.strip(_WHITESPACE)
     if not value:
@@ -215,7 +225,7 @@ class Task(SQLModel, table=True):
     )
     due_at: datetime | None = SQLField(default=None, sa_column=Column(DateTime(timezone=True), nullable=True))
     tags: list[str] = SQLField(
-        default_factory=list, sa_column=Column(ARRAY(Text), nullable=False, server_default=text("'{}'::text[]"))
+        default_factory=list, sa_column=Column(TagList, nullable=False, server_default=text("'{}'::text[]"))
     )
     version: int = SQLField(default=1, sa_column=Column(Integer, nullable=False, server_default=text("1")))
     created_at: datetime = SQLField(

@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Body, Header, Query, Request, Response
 from pydantic import AfterValidator
 
-from functions.api.deps import CurrentOwner, CursorKey, IfMatch, IfNoneMatch, TaskId, UserId, run_db
+from functions.api.deps import CurrentOwner, CursorKey, IfMatch, IfNoneMatch, TaskId, UserId, parse_etags, run_db
 from functions.api.problems import problem_responses
 from shared.models.idempotency import IDEMPOTENCY_KEY_MAX
 from shared.models.listing import LIST_LIMIT_DEFAULT, LIST_LIMIT_MAX, SORT_VALUES, Sort, Status, TaskQuery
@@ -44,6 +44,11 @@ def _visible(value: str | None) -> str | None:
 
 def _tags(values: list[str]) -> list[str]:
     return list(dict.fromkeys(normalize_tag(v) for v in values))
+
+
+def _strong(if_match: str | None) -> list[str] | None:
+    """If-Match compares strongly: weak tags never match."""
+    return parse_etags(if_match, weak_matches=False)
 
 
 # Routes return ready-made responses, serialised once straight from the records, not validated
@@ -194,30 +199,35 @@ async def create_task(
         200: {"headers": {"ETag": {"schema": {"type": "string"}}}},
     },
 )
-async def read_task(task_id: TaskId, user_id: UserId, owner: CurrentOwner, if_none_match: IfNoneMatch) -> Response:
+async def read_task(
+    task_id: TaskId, user_id: UserId, owner: CurrentOwner, if_none_match: IfNoneMatch = None
+) -> Response:
     """Get one of the caller's tasks."""
     task = await run_db(tasks.get_task, owner_id=owner, task_id=task_id)
     etag = etag_of(task)
-    if if_none_match is not None and ("*" in if_none_match or etag in if_none_match):
+    current = parse_etags(if_none_match, weak_matches=True)
+    if current is not None and ("*" in current or etag in current):
         return Response(status_code=304, headers={"ETag": etag})
     return _task_response(task)
 
 
 @router.put("/{task_id:int}", operation_id="replaceTask", response_model=TaskPublic, responses=_WRITE_ERRORS)
 async def replace_task(
-    task_id: TaskId, user_id: UserId, owner: CurrentOwner, task_in: TaskReplace, if_match: IfMatch
+    task_id: TaskId, user_id: UserId, owner: CurrentOwner, task_in: TaskReplace, if_match: IfMatch = None
 ) -> Response:
     """Replace every editable field of a task; omitted optional fields go back to their defaults."""
-    task = await run_db(tasks.replace_task, owner_id=owner, task_id=task_id, task_in=task_in, if_match=if_match)
+    task = await run_db(
+        tasks.replace_task, owner_id=owner, task_id=task_id, task_in=task_in, if_match=_strong(if_match)
+    )
     return _task_response(task)
 
 
 @router.patch("/{task_id:int}", operation_id="updateTask", response_model=TaskPublic, responses=_WRITE_ERRORS)
 async def update_task(
-    task_id: TaskId, user_id: UserId, owner: CurrentOwner, task_in: TaskUpdate, if_match: IfMatch
+    task_id: TaskId, user_id: UserId, owner: CurrentOwner, task_in: TaskUpdate, if_match: IfMatch = None
 ) -> Response:
     """Change only the fields sent."""
-    task = await run_db(tasks.update_task, owner_id=owner, task_id=task_id, task_in=task_in, if_match=if_match)
+    task = await run_db(tasks.update_task, owner_id=owner, task_id=task_id, task_in=task_in, if_match=_strong(if_match))
     return _task_response(task)
 
 
@@ -228,21 +238,23 @@ async def complete_task(
     task_id: TaskId,
     user_id: UserId,
     owner: CurrentOwner,
-    if_match: IfMatch,
+    if_match: IfMatch = None,
     completion: Annotated[
         TaskCompletion | None, Body(description='No body or `{}` toggles; `{"completed": true|false}` sets.')
     ] = None,
 ) -> Response:
     """Toggle a task's completion, or set it."""
     completed = completion.completed if completion is not None else None
-    task = await run_db(tasks.complete_task, owner_id=owner, task_id=task_id, completed=completed, if_match=if_match)
+    task = await run_db(
+        tasks.complete_task, owner_id=owner, task_id=task_id, completed=completed, if_match=_strong(if_match)
+    )
     return _task_response(task)
 
 
 @router.delete(
     "/{task_id:int}", operation_id="deleteTask", status_code=204, response_class=Response, responses=_WRITE_ERRORS
 )
-async def delete_task(task_id: TaskId, user_id: UserId, owner: CurrentOwner, if_match: IfMatch) -> Response:
+async def delete_task(task_id: TaskId, user_id: UserId, owner: CurrentOwner, if_match: IfMatch = None) -> Response:
     """Delete one of the caller's tasks."""
-    await run_db(tasks.delete_task, owner_id=owner, task_id=task_id, if_match=if_match)
+    await run_db(tasks.delete_task, owner_id=owner, task_id=task_id, if_match=_strong(if_match))
     return Response(status_code=204)
