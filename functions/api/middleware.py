@@ -25,6 +25,7 @@ Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 MAX_BODY_BYTES = 64 * 1024
+TOO_LARGE = f"the request body is larger than {MAX_BODY_BYTES} bytes"
 API_PREFIX = "/api/"
 _BODY_METHODS = {"POST", "PUT", "PATCH"}
 access_log = logging.getLogger("tasks_api.access")
@@ -35,7 +36,7 @@ class BodyTooLarge(HTTPException):
     """An HTTPException, so FastAPI's body reader passes it on instead of calling it a parse error."""
 
     def __init__(self) -> None:
-        super().__init__(413, f"the request body is larger than {MAX_BODY_BYTES} bytes")
+        super().__init__(413, TOO_LARGE)
 
 
 def _header(scope: Scope, name: bytes) -> str | None:
@@ -96,9 +97,7 @@ class EdgeMiddleware:
             await self._guarded(scope, receive, send_logged, request_id)
         except BodyTooLarge:
             if not status_holder["status"]:
-                await self._reject(
-                    send_logged, 413, f"the request body is larger than {MAX_BODY_BYTES} bytes", request_id
-                )
+                await self._reject(send_logged, 413, TOO_LARGE, request_id)
         except Exception:
             logger.exception("unhandled error", extra={"request_id": request_id})
             if not status_holder["status"]:
@@ -121,14 +120,7 @@ class EdgeMiddleware:
         length = _header(scope, b"content-length")
         if length is not None and (not length.isdigit() or int(length) > MAX_BODY_BYTES):
             status = 413 if length.isdigit() else 400
-            await self._reject(
-                send,
-                status,
-                f"the request body is larger than {MAX_BODY_BYTES} bytes"
-                if status == 413
-                else "invalid Content-Length",
-                request_id,
-            )
+            await self._reject(send, status, TOO_LARGE if status == 413 else "invalid Content-Length", request_id)
             return
         path: str = scope["path"]
         if path.startswith(API_PREFIX):

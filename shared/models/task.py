@@ -305,7 +305,7 @@ class TaskRecord:
 
     (The table model above describes the schema; instantiating it per row costs the ORM's
     instrumentation on every read.) Fields are in the table's column order. Responses are
-    serialised straight from records (RECORD_JSON), in TaskPublic's shape.
+    serialised straight from records (task_json, tasks_json), in TaskPublic's shape.
     """
 
     id: int
