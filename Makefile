@@ -30,8 +30,9 @@ migrate: $(STAMP) ## alembic upgrade head against DIRECT_DATABASE_URL (else DATA
 migrate-sql: $(STAMP) ## print the migration SQL for review
 	$(VENV)/bin/alembic upgrade head --sql
 
-lint: $(STAMP) ## ruff: lint and formatting
+lint: $(STAMP) ## ruff lint and format check, mypy (strict) on functions/ and shared/
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
 
 -include mk/*.mk

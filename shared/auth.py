@@ -27,7 +27,11 @@ JWKS_TIMEOUT_SECONDS = 3
 JWKS_MAX_BYTES = 256 * 1024
 VERIFIED_CACHE_SIZE = 256
 
-_KEY_ALGORITHMS = {("OKP", "Ed25519"): "EdDSA", ("EC", "P-256"): "ES256", ("RSA", None): "RS256"}
+_KEY_ALGORITHMS: dict[tuple[Any, Any], str] = {
+    ("OKP", "Ed25519"): "EdDSA",
+    ("EC", "P-256"): "ES256",
+    ("RSA", None): "RS256",
+}
 
 
 class AuthError(Exception):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import os
 from functools import cached_property, lru_cache
-from typing import Literal
+from typing import Any, Literal, cast
 
 from pydantic import SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -140,7 +140,7 @@ def get_settings() -> Settings:
 
     resolved = {name.lower(): value for name, value in resolve_secrets(os.environ).items()}
     try:
-        return Settings(**resolved)
+        return Settings(**cast(dict[str, Any], resolved))
     except ValidationError as error:
         reasons = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'settings'}: {e['msg']}" for e in error.errors())
         raise ConfigError(f"invalid settings: {reasons}") from None

@@ -39,8 +39,9 @@ def _from_secret_string(name: str, secret_string: str) -> str:
     if not isinstance(document, dict):
         return secret_string
     for key in (name, *JSON_KEYS):
-        if isinstance(document.get(key), str):
-            return document[key]
+        value = document.get(key)
+        if isinstance(value, str):
+            return value
     raise SecretResolutionError(f"{name}: the JSON secret has no string key {name!r}, 'url' or 'value'")
 
 

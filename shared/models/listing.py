@@ -23,7 +23,7 @@ class SortField(str, enum.Enum):
     updated_at = "updated_at"
     due_at = "due_at"
     priority = "priority"
-    title = "title"
+    title = "title"  # type: ignore[assignment]  # an Enum member may shadow str.title
 
 
 SORT_VALUES = [f"{sign}{f.value}" for f in SortField for sign in ("", "-")]

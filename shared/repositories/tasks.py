@@ -142,8 +142,8 @@ def delete_task(session: Session, *, owner_id: str, task_id: int, versions: list
     return run(session, _DELETE if versions is None else _DELETE_GUARDED, params).first() is not None
 
 
-_INFINITY = literal_column("'infinity'::timestamptz")
-_MINUS_INFINITY = literal_column("'-infinity'::timestamptz")
+_INFINITY: ColumnElement[Any] = literal_column("'infinity'::timestamptz")
+_MINUS_INFINITY: ColumnElement[Any] = literal_column("'-infinity'::timestamptz")
 
 
 def _sort_key(field: SortField, descending: bool) -> Any:
