@@ -113,7 +113,7 @@ class Settings(BaseSettings):
         material = secret.get_secret_value() if secret is not None else self.auth_jwks_url or ""
         return hashlib.sha256(b"tasks-api cursor key\0" + material.encode()).digest()
 
-    @property
+    @cached_property
     def on_lambda(self) -> bool:
         """Running in AWS Lambda (the runtime sets this): one request at a time per process."""
         return bool(os.environ.get("AWS_LAMBDA_FUNCTION_NAME"))

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import select
 import threading
-from collections.abc import Iterator
 from typing import Any
 
 import psycopg2
@@ -27,12 +26,18 @@ _engine: Engine | None = None
 _engine_lock = threading.Lock()
 
 
-def _connect_with_retry(settings: Settings, url: str) -> Any:
-    """A suspended Neon compute can take a while to wake: a short timeout plus one retry."""
-    params = make_url(url).translate_connect_args(username="user", database="dbname")
-    params.update({k: v for k, v in make_url(url).query.items() if isinstance(v, str)})
+def _connect_params(settings: Settings, url: str) -> dict[str, Any]:
+    """libpq keywords for the URL (Neon's sslmode/channel_binding pass through as they are)."""
+    parsed = make_url(url)
+    params: dict[str, Any] = parsed.translate_connect_args(username="user", database="dbname")
+    params.update({k: v for k, v in parsed.query.items() if isinstance(v, str)})
     params["connect_timeout"] = max(2, settings.db_connect_timeout_seconds)
     params.setdefault("application_name", "tasks-api")
+    return params
+
+
+def _connect_with_retry(params: dict[str, Any]) -> Any:
+    """A suspended Neon compute can take a while to wake: a short timeout plus one retry."""
     try:
         return psycopg2.connect(**params)
     except psycopg2.OperationalError:
@@ -52,9 +57,10 @@ def _socket_is_dead(dbapi_connection: Any) -> bool:
 
 def create_db_engine(settings: Settings) -> Engine:
     url = settings.sqlalchemy_url
+    connect_params = _connect_params(settings, url)
     engine = create_engine(
         url,
-        creator=lambda: _connect_with_retry(settings, url),
+        creator=lambda: _connect_with_retry(connect_params),
         isolation_level="AUTOCOMMIT",
         pool_size=settings.pool_size,
         max_overflow=0,
@@ -103,6 +109,7 @@ def reset_engine() -> None:
         _engine = None
 
 
-def get_session() -> Iterator[Session]:
-    with Session(get_engine(), expire_on_commit=False) as session:
-        yield session
+def open_session() -> Session:
+    """A request's own session. Opening and closing it does no I/O: the connection is checked out
+    by the first statement, and handing it back sends nothing in autocommit."""
+    return Session(get_engine(), expire_on_commit=False)

@@ -6,11 +6,10 @@ from collections.abc import Callable
 from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, Header, Path, Request
-from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 
 from shared.config import get_settings
-from shared.db import get_engine
+from shared.db import open_session
 
 T = TypeVar("T")
 
@@ -21,11 +20,10 @@ T = TypeVar("T")
 async def run_db(service_call: Callable[..., T], /, **kwargs: Any) -> T:
     """Run a service call with the request's own session: inline on Lambda, where a container
     serves one request at a time, in the threadpool elsewhere, so a local server keeps serving
-    while one request waits. Opening and closing the session does no I/O: the connection is
-    checked out by the first statement, and handing it back sends nothing in autocommit."""
+    while one request waits."""
 
     def call() -> T:
-        with Session(get_engine(), expire_on_commit=False) as session:
+        with open_session() as session:
             return service_call(session, **kwargs)
 
     if get_settings().on_lambda:

@@ -11,7 +11,7 @@ from sqlmodel import Session
 
 from shared.models.idempotency import IDEMPOTENCY_TTL_HOURS, IdempotencyKey
 from shared.models.task import TaskRecord
-from shared.repositories.tasks import insert_shape, insert_statement, run, tasks, to_record
+from shared.repositories.tasks import insert_params, insert_shape, run, to_record
 
 keys = IdempotencyKey.__table__  # type: ignore[attr-defined]
 CLEANUP_BATCH = 20
@@ -19,7 +19,7 @@ CLEANUP_BATCH = 20
 
 @cache
 def _insert_with_key(fields: tuple[str, ...], completed: bool) -> Any:
-    created = insert_shape(fields, completed).returning(*tasks.c).cte("created")
+    created = insert_shape(fields, completed).cte("created")
     claim = (
         insert(keys)
         .from_select(
@@ -53,10 +53,9 @@ def insert_task_with_key(
     is created; a few expired keys (anyone's) are swept in the same statement, so expiry
     needs no scheduler of its own.
     """
-    _, params = insert_statement(values)
-    statement = _insert_with_key(tuple(sorted(params)), bool(values.get("completed")))
-    params.update(owner_id=owner_id, key=key, request_hash=request_hash)
-    return to_record(run(session, statement, params).one())
+    fields, completed, params = insert_params(owner_id, values)
+    params.update(key=key, request_hash=request_hash)
+    return to_record(run(session, _insert_with_key(fields, completed), params).one())
 
 
 _FIND = select(keys.c.request_hash, keys.c.response, keys.c.expires_at > func.now()).where(

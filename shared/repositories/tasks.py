@@ -56,9 +56,9 @@ def _owned() -> list[ColumnElement[bool]]:
     return [tasks.c.id == bindparam("task_id"), tasks.c.user_id == bindparam("owner_id")]
 
 
-def _guarded(versions: list[int] | None) -> list[ColumnElement[bool]]:
+def _guarded(by_version: bool) -> list[ColumnElement[bool]]:
     clauses = _owned()
-    if versions is not None:
+    if by_version:
         clauses.append(tasks.c.version.in_(bindparam("versions", expanding=True)))
     return clauses
 
@@ -77,21 +77,22 @@ def _completion(completed: bool | str) -> dict[str, Any]:
 
 @cache
 def insert_shape(fields: tuple[str, ...], completed: bool) -> Any:
+    """INSERT ... RETURNING the row, for values of these fields (owner_id bound as well)."""
     values: dict[str, Any] = {name: bindparam(name, type_=tasks.c[name].type) for name in fields}
     values.update(user_id=bindparam("owner_id"), completed=completed, completed_at=func.now() if completed else None)
-    return insert(tasks).values(values)
+    return insert(tasks).values(values).returning(*tasks.c)
 
 
-def insert_statement(values: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
-    """The INSERT for these values and its parameters (owner_id added by the caller)."""
+def insert_params(owner_id: str, values: dict[str, Any]) -> tuple[tuple[str, ...], bool, dict[str, Any]]:
+    """The shape of the INSERT for these values (its fields, whether completed) and its parameters."""
     fields = tuple(sorted(k for k in values if k != "completed"))
-    params = {k: values[k] for k in fields}
-    return insert_shape(fields, bool(values.get("completed"))), params
+    params = {k: values[k] for k in fields} | {"owner_id": owner_id}
+    return fields, bool(values.get("completed")), params
 
 
 def insert_task(session: Session, *, owner_id: str, values: dict[str, Any]) -> TaskRecord:
-    statement, params = insert_statement(values)
-    return to_record(run(session, statement.returning(*tasks.c), {**params, "owner_id": owner_id}).one())
+    fields, completed, params = insert_params(owner_id, values)
+    return to_record(run(session, insert_shape(fields, completed), params).one())
 
 
 _GET = select(tasks).where(*_owned())
@@ -114,8 +115,7 @@ def _update(fields: tuple[str, ...], completed: bool | str | None, guarded: bool
     if completed is not None:
         changes.update(_completion(completed))
     changes.update(updated_at=func.now(), version=tasks.c.version + 1)
-    where = _guarded([] if guarded else None)
-    return update(tasks).where(*where).values(changes).returning(*tasks.c)
+    return update(tasks).where(*_guarded(guarded)).values(changes).returning(*tasks.c)
 
 
 def update_task(
@@ -131,8 +131,8 @@ def update_task(
     return None if row is None else to_record(row)
 
 
-_DELETE = delete(tasks).where(*_guarded(None)).returning(tasks.c.id)
-_DELETE_GUARDED = delete(tasks).where(*_guarded([])).returning(tasks.c.id)
+_DELETE = delete(tasks).where(*_guarded(False)).returning(tasks.c.id)
+_DELETE_GUARDED = delete(tasks).where(*_guarded(True)).returning(tasks.c.id)
 
 
 def delete_task(session: Session, *, owner_id: str, task_id: int, versions: list[int] | None = None) -> bool:

@@ -10,7 +10,7 @@ import hashlib
 import json
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, NoReturn
 
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlmodel import Session
@@ -18,13 +18,21 @@ from sqlmodel import Session
 from shared.cursor import decode_cursor, encode_cursor
 from shared.errors import IdempotencyInProgress, IdempotencyKeyReused, NotFound, PreconditionFailed
 from shared.models.listing import TaskQuery
-from shared.models.task import PRIORITY_RANK, TaskCreate, TaskRecord, TaskReplace, TaskStats, TaskUpdate
+from shared.models.task import (
+    ANY_ETAG,
+    PRIORITY_RANK,
+    TaskCreate,
+    TaskRecord,
+    TaskReplace,
+    TaskStats,
+    TaskUpdate,
+    version_in_etag,
+)
 from shared.repositories import idempotency as keys_repo
 from shared.repositories import tasks as repo
 
 _LOCK_NOT_AVAILABLE = "55P03"
 _UNIQUE_VIOLATION = "23505"
-ANY_ETAG = "*"
 
 
 @dataclass(frozen=True)
@@ -130,7 +138,6 @@ def list_tasks(
     next_cursor = None
     if len(rows) > limit:
         last = items[-1]
-        assert last.id is not None
         next_cursor = encode_cursor(
             cursor_key, owner_id=owner_id, query=query, sort_value=repo.cursor_value(last, query), task_id=last.id
         )
@@ -141,12 +148,7 @@ def _versions(task_id: int, if_match: list[str] | None) -> list[int] | None:
     """The row versions an If-Match list accepts; None when any existing version will do."""
     if if_match is None or ANY_ETAG in if_match:
         return None
-    prefix = f'"{task_id}.'
-    versions = []
-    for tag in if_match:
-        if tag.startswith(prefix) and tag.endswith('"') and tag[len(prefix) : -1].isdigit():
-            versions.append(int(tag[len(prefix) : -1]))
-    return versions
+    return [v for v in (version_in_etag(tag, task_id) for tag in if_match) if v is not None]
 
 
 def _write(
@@ -158,11 +160,10 @@ def _write(
     )
     if task is None:
         _raise_missing_or_stale(session, owner_id=owner_id, task_id=task_id, if_match=if_match)
-    assert task is not None
     return task
 
 
-def _raise_missing_or_stale(session: Session, *, owner_id: str, task_id: int, if_match: list[str] | None) -> None:
+def _raise_missing_or_stale(session: Session, *, owner_id: str, task_id: int, if_match: list[str] | None) -> NoReturn:
     # Only on the failure path: tell "not yours / gone" (404) from "changed since you read it" (412).
     if if_match is None or repo.task_version(session, owner_id=owner_id, task_id=task_id) is None:
         raise _not_found(task_id)

@@ -13,7 +13,7 @@ router = APIRouter(tags=["health"])
 
 
 @router.get("/health", operation_id="health")
-def health() -> dict[str, str]:
+async def health() -> dict[str, str]:
     """Liveness: the function runs. Touches no database."""
     return {"status": "ok"}
 

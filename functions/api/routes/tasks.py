@@ -12,6 +12,7 @@ from functions.api.problems import problem_responses
 from shared.models.idempotency import IDEMPOTENCY_KEY_MAX
 from shared.models.listing import LIST_LIMIT_DEFAULT, LIST_LIMIT_MAX, SORT_VALUES, Sort, Status, TaskQuery
 from shared.models.task import (
+    ANY_ETAG,
     CONTROL_CHARS,
     TAGS_MAX,
     Priority,
@@ -210,7 +211,7 @@ async def read_task(
     task = await run_db(tasks.get_task, owner_id=owner, task_id=task_id)
     etag = etag_of(task)
     current = parse_etags(if_none_match, weak_matches=True)
-    if current is not None and ("*" in current or etag in current):
+    if current is not None and (ANY_ETAG in current or etag in current):
         return Response(status_code=304, headers={"ETag": etag})
     return _task_response(task)
 
