@@ -450,8 +450,12 @@ def upgrade() -> None:
     )
     op.create_index("ix_tasks_user_position", "tasks", ["user_id", "position", "id"])
     op.create_index("ix_tasks_user_change", "tasks", ["user_id", "change_seq"])
-    op.create_index("ix_tasks_user_parent", "tasks", ["user_id", "parent_id"], postgresql_where=sa.text("parent_id IS NOT NULL"))
-    op.create_index("ix_tasks_user_list", "tasks", ["user_id", "list_id"], postgresql_where=sa.text("list_id IS NOT NULL"))
+    op.create_index(
+        "ix_tasks_user_parent", "tasks", ["user_id", "parent_id"], postgresql_where=sa.text("parent_id IS NOT NULL")
+    )
+    op.create_index(
+        "ix_tasks_user_list", "tasks", ["user_id", "list_id"], postgresql_where=sa.text("list_id IS NOT NULL")
+    )
 
     op.execute(FRACTIONAL_INDEXING)
     # Existing tasks get keys in creation order within their (inbox, top-level) scope, and the
