@@ -43,19 +43,9 @@ from typing import Any
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-COMPARED = (
-    "id",
-    "user_id",
-    "title",
-    "description",
-    "completed",
-    "completed_at",
-    "priority",
-    "due_at",
-    "tags",
-    "created_at",
-    "updated_at",
-)
+from shared.models.task import PUBLIC_FIELDS  # noqa: E402  (after the path is set)
+
+COMPARED = PUBLIC_FIELDS
 
 
 def _free_port() -> int:

@@ -19,8 +19,8 @@ import jwt
 from jwt.algorithms import get_default_algorithms
 
 from shared.config import Settings
+from shared.models.limits import USER_ID_MAX
 
-SUBJECT_MAX = 255
 _BAD_SUBJECT = re.compile(r"[/\x00-\x1f\x7f]")
 JWKS_REFETCH_SECONDS = 60
 JWKS_TIMEOUT_SECONDS = 3
@@ -163,6 +163,6 @@ class TokenVerifier:
         if isinstance(expires_at, bool) or not isinstance(expires_at, int | float):
             raise AuthError("the token's 'exp' claim is not a NumericDate")  # RFC 7519: a number
         subject = claims.get("sub")
-        if not isinstance(subject, str) or not 0 < len(subject) <= SUBJECT_MAX or _BAD_SUBJECT.search(subject):
+        if not isinstance(subject, str) or not 0 < len(subject) <= USER_ID_MAX or _BAD_SUBJECT.search(subject):
             raise AuthError("the token's subject is not a valid user id")
         return Principal(subject=subject), float(expires_at)

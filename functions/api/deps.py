@@ -10,6 +10,7 @@ from starlette.concurrency import run_in_threadpool
 
 from shared.config import get_settings
 from shared.db import open_session
+from shared.models.limits import USER_ID_MAX
 
 T = TypeVar("T")
 
@@ -58,7 +59,9 @@ async def cursor_key() -> bytes:
 
 
 CurrentOwner = Annotated[str, Depends(current_owner)]
-UserId = Annotated[str, Path(min_length=1, max_length=255, description="The caller's user id: the token's `sub`.")]
+UserId = Annotated[
+    str, Path(min_length=1, max_length=USER_ID_MAX, description="The caller's user id: the token's `sub`.")
+]
 TaskId = Annotated[int, Path(description="The task's id.")]
 # Plain header parameters (parsed with parse_etags in the route): cheaper than a dependency each.
 IfMatch = Annotated[

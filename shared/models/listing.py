@@ -6,10 +6,7 @@ import enum
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from shared.models.task import Priority
-
-LIST_LIMIT_DEFAULT = 100
-LIST_LIMIT_MAX = 200
+from shared.models.priority import Priority
 
 
 class Status(str, enum.Enum):

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import timedelta
 from functools import cache
 from typing import Any
 
-from sqlalchemy import String, bindparam, delete, func, insert, select
+from sqlalchemy import String, bindparam, column, delete, func, insert, literal_column, select, true
 from sqlmodel import Session
 
-from shared.models.idempotency import IDEMPOTENCY_TTL_HOURS, IdempotencyKey
+from shared.models.idempotency import IdempotencyKey
+from shared.models.limits import IDEMPOTENCY_TTL_HOURS
+from shared.models.table import tasks
 from shared.models.task import TaskRecord
 from shared.repositories.tasks import insert_params, insert_shape, run, to_record
 
@@ -58,18 +61,33 @@ def insert_task_with_key(
     return to_record(run(session, _insert_with_key(fields, completed), params).one())
 
 
-_FIND = select(keys.c.request_hash, keys.c.response, keys.c.expires_at > func.now()).where(
-    keys.c.user_id == bindparam("owner_id"), keys.c.key == bindparam("key")
+@dataclass(frozen=True)
+class ClaimedKey:
+    request_hash: str
+    task: TaskRecord  # the task as it was created, for the replay
+    live: bool
+
+
+# The snapshot (to_jsonb of the created row) read back as a row of the tasks table, so it becomes
+# a record through the table's own column types, like any task read.
+_snapshot = (
+    func.jsonb_populate_record(literal_column(f"NULL::{tasks.name}"), keys.c.response)
+    .table_valued(*(column(c.name, c.type) for c in tasks.c), name="snapshot")
+    .lateral()
+)
+_FIND = (
+    select(keys.c.request_hash, keys.c.expires_at > func.now(), *_snapshot.c)
+    .select_from(keys.join(_snapshot, true()))
+    .where(keys.c.user_id == bindparam("owner_id"), keys.c.key == bindparam("key"))
 )
 _DELETE_EXPIRED = delete(keys).where(
     keys.c.user_id == bindparam("owner_id"), keys.c.key == bindparam("key"), keys.c.expires_at <= func.now()
 )
 
 
-def find_key(session: Session, *, owner_id: str, key: str) -> tuple[str, dict[str, Any], bool] | None:
-    """(request hash, response snapshot, still live) of a claimed key."""
+def find_key(session: Session, *, owner_id: str, key: str) -> ClaimedKey | None:
     row = run(session, _FIND, {"owner_id": owner_id, "key": key}).one_or_none()
-    return None if row is None else (row[0], row[1], bool(row[2]))
+    return None if row is None else ClaimedKey(row[0], to_record(row[2:]), bool(row[1]))
 
 
 def delete_expired_key(session: Session, *, owner_id: str, key: str) -> None:

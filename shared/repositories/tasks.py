@@ -37,9 +37,10 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlmodel import Session
 
 from shared.models.listing import SortField, Status, TaskQuery
-from shared.models.task import PRIORITY_RANK, Task, TaskRecord, TaskStats
+from shared.models.priority import PRIORITY_RANK
+from shared.models.table import tasks
+from shared.models.task import TaskRecord, TaskStats
 
-tasks = Task.__table__  # type: ignore[attr-defined]
 TOGGLE = "toggle"  # `completed=TOGGLE` flips the flag
 
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any, NoReturn
 
 from sqlalchemy.exc import IntegrityError, OperationalError
@@ -17,17 +16,10 @@ from sqlmodel import Session
 
 from shared.cursor import decode_cursor, encode_cursor
 from shared.errors import IdempotencyInProgress, IdempotencyKeyReused, NotFound, PreconditionFailed
+from shared.models.etag import ANY_ETAG, version_in_etag
 from shared.models.listing import TaskQuery
-from shared.models.task import (
-    ANY_ETAG,
-    PRIORITY_RANK,
-    TaskCreate,
-    TaskRecord,
-    TaskReplace,
-    TaskStats,
-    TaskUpdate,
-    version_in_etag,
-)
+from shared.models.task import TaskRecord, TaskStats
+from shared.models.task_input import TaskCreate, TaskReplace, TaskUpdate
 from shared.repositories import idempotency as keys_repo
 from shared.repositories import tasks as repo
 
@@ -70,19 +62,6 @@ def request_hash(body: Any) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-_RANK_TO_PRIORITY = {rank: priority for priority, rank in PRIORITY_RANK.items()}
-_SNAPSHOT_TIMES = ("completed_at", "due_at", "created_at", "updated_at")
-
-
-def _snapshot_to_task(snapshot: dict[str, Any]) -> TaskRecord:
-    """The task row stored with the key (to_jsonb of the inserted row), as it was then."""
-    values = {**snapshot, "priority": _RANK_TO_PRIORITY[snapshot["priority"]]}
-    for name in _SNAPSHOT_TIMES:
-        if values[name] is not None:
-            values[name] = datetime.fromisoformat(values[name])
-    return TaskRecord(**values)
-
-
 def create_task(
     session: Session,
     *,
@@ -111,13 +90,12 @@ def create_task(
         found = keys_repo.find_key(session, owner_id=owner_id, key=idempotency_key)
         if found is None:
             continue  # swept between the two statements: claim it again
-        stored_hash, snapshot, live = found
-        if not live:
+        if not found.live:
             keys_repo.delete_expired_key(session, owner_id=owner_id, key=idempotency_key)
             continue
-        if stored_hash != body_hash:
+        if found.request_hash != body_hash:
             raise IdempotencyKeyReused("this Idempotency-Key was used with a different request body")
-        return Created(_snapshot_to_task(snapshot), replayed=True)
+        return Created(found.task, replayed=True)
     raise IdempotencyInProgress("a request with this Idempotency-Key is still being processed")
 
 

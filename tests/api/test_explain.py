@@ -17,7 +17,8 @@ import pytest
 from sqlalchemy import Engine, create_engine, event, text
 
 from shared.config import normalize_database_url
-from shared.models.listing import LIST_LIMIT_DEFAULT, SORT_VALUES, Sort, Status, TaskQuery
+from shared.models.limits import LIST_LIMIT_DEFAULT
+from shared.models.listing import SORT_VALUES, Sort, Status, TaskQuery
 from shared.repositories import tasks as repo
 
 USERS = 200

@@ -9,27 +9,21 @@ from pydantic import AfterValidator
 
 from functions.api.deps import CurrentOwner, CursorKey, IfMatch, IfNoneMatch, TaskId, UserId, parse_etags, run_db
 from functions.api.problems import problem_responses
-from shared.models.idempotency import IDEMPOTENCY_KEY_MAX
-from shared.models.listing import LIST_LIMIT_DEFAULT, LIST_LIMIT_MAX, SORT_VALUES, Sort, Status, TaskQuery
-from shared.models.task import (
-    ANY_ETAG,
-    CONTROL_CHARS,
+from shared.models.etag import ANY_ETAG, etag_of
+from shared.models.limits import (
+    CURSOR_MAX,
+    IDEMPOTENCY_KEY_MAX,
+    LIST_LIMIT_DEFAULT,
+    LIST_LIMIT_MAX,
+    SEARCH_MAX,
     TAGS_MAX,
-    Priority,
-    Tag,
-    TaskCompletion,
-    TaskCreate,
-    TaskPublic,
-    TaskRecord,
-    TaskReplace,
-    TaskStats,
-    TaskUpdate,
-    UtcDatetime,
-    etag_of,
-    normalize_tag,
-    task_json,
-    tasks_json,
 )
+from shared.models.listing import SORT_VALUES, Sort, Status, TaskQuery
+from shared.models.priority import Priority
+from shared.models.task import TaskPublic, TaskRecord, TaskStats, task_json, tasks_json
+from shared.models.task_input import TaskCompletion, TaskCreate, TaskReplace, TaskUpdate
+from shared.models.text import NO_CONTROL_CHARS, Tag, normalize_tags, visible
+from shared.models.times import UtcDatetime
 from shared.services import tasks
 
 router = APIRouter(prefix="/api/{user_id}/tasks", tags=["tasks"], responses=problem_responses(401, 403, 413, 422, 503))
@@ -39,16 +33,6 @@ SortValue = Literal[
     "priority", "-priority", "title", "-title",
 ]  # fmt: skip
 assert set(get_args(SortValue)) == set(SORT_VALUES)
-
-
-def _visible(value: str | None) -> str | None:
-    if value is not None and CONTROL_CHARS.search(value):
-        raise ValueError("must not contain control characters")
-    return value
-
-
-def _tags(values: list[str]) -> list[str]:
-    return list(dict.fromkeys(normalize_tag(v) for v in values))
 
 
 def _strong(if_match: str | None) -> list[str] | None:
@@ -98,17 +82,17 @@ async def list_tasks(
     tag: Annotated[
         list[Tag],
         Query(description="Tasks carrying all of these tags (repeatable).", max_length=TAGS_MAX),
-        AfterValidator(_tags),
+        AfterValidator(normalize_tags),
     ] = [],  # noqa: B006
     q: Annotated[
         str | None,
         Query(
             min_length=1,
-            max_length=255,
-            pattern=r"^[^\x00-\x1f\x7f]*$",
+            max_length=SEARCH_MAX,
+            pattern=NO_CONTROL_CHARS,
             description="Case-insensitive substring of title or description.",
         ),
-        AfterValidator(_visible),
+        AfterValidator(visible),
     ] = None,
     due_before: Annotated[UtcDatetime | None, Query(description="Due strictly before this RFC 3339 time.")] = None,
     due_after: Annotated[UtcDatetime | None, Query(description="Due strictly after this RFC 3339 time.")] = None,
@@ -117,7 +101,7 @@ async def list_tasks(
     ] = "created_at",
     limit: Annotated[int, Query(ge=1, le=LIST_LIMIT_MAX, description="Page size.")] = LIST_LIMIT_DEFAULT,
     cursor: Annotated[
-        str | None, Query(max_length=1024, description="Opaque cursor from the previous page's Link header.")
+        str | None, Query(max_length=CURSOR_MAX, description="Opaque cursor from the previous page's Link header.")
     ] = None,
 ) -> Response:
     """List the caller's tasks, filtered and sorted, one keyset page at a time."""
