@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, TypeVar
 
 from fastapi import Depends, Header, Path, Request
+from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 
 from shared.config import get_settings
@@ -18,14 +19,15 @@ T = TypeVar("T")
 # plain `def` one in a worker thread, a hop that costs more than the work itself.
 
 
-async def run_db(service_call: Callable[..., T], /, **kwargs: Any) -> T:
-    """Run a service call with the request's own session: inline on Lambda, where a container
-    serves one request at a time, in the threadpool elsewhere, so a local server keeps serving
-    while one request waits."""
+async def run_db(work: Callable[[Session], T], /) -> T:
+    """Run `work` with the request's own session: inline on Lambda, where a container serves one
+    request at a time, in the threadpool elsewhere, so a local server keeps serving while one
+    request waits. Pass a lambda that calls the service, so its arguments are type-checked:
+    `await run_db(lambda s: tasks.get_task(s, owner_id=owner, task_id=task_id))`."""
 
     def call() -> T:
         with open_session() as session:
-            return service_call(session, **kwargs)
+            return work(session)
 
     if get_settings().on_lambda:
         return call()

@@ -52,7 +52,7 @@ def _task_response(task: TaskRecord, status_code: int = 200, headers: dict[str, 
 @router.get("/stats", response_model=TaskStats, operation_id="taskStats")
 async def task_stats(user_id: UserId, owner: CurrentOwner) -> Response:
     """Count the caller's tasks: total, pending, completed and overdue (not completed, due date passed)."""
-    stats = await run_db(tasks.task_stats, owner_id=owner)
+    stats = await run_db(lambda s: tasks.task_stats(s, owner_id=owner))
     return Response(stats.model_dump_json(), media_type=JSON)
 
 
@@ -114,7 +114,9 @@ async def list_tasks(
         due_after=due_after,
         sort=Sort.parse(sort),
     )
-    page = await run_db(tasks.list_tasks, owner_id=owner, query=query, cursor=cursor, limit=limit, cursor_key=key)
+    page = await run_db(
+        lambda s: tasks.list_tasks(s, owner_id=owner, query=query, cursor=cursor, limit=limit, cursor_key=key)
+    )
     headers = {}
     if page.next_cursor is not None:
         headers["Link"] = f'<{request.url.include_query_params(cursor=page.next_cursor)}>; rel="next"'
@@ -166,11 +168,9 @@ async def create_task(
     """Create a task for the caller."""
     body_hash = tasks.request_hash(await request.json()) if idempotency_key is not None else None
     created = await run_db(
-        tasks.create_task,
-        owner_id=owner,
-        task_in=task_in,
-        idempotency_key=idempotency_key,
-        body_hash=body_hash,
+        lambda s: tasks.create_task(
+            s, owner_id=owner, task_in=task_in, idempotency_key=idempotency_key, body_hash=body_hash
+        )
     )
     headers = {"Location": f"/api/{owner}/tasks/{created.task.id}"}
     if created.replayed:
@@ -192,7 +192,7 @@ async def read_task(
     task_id: TaskId, user_id: UserId, owner: CurrentOwner, if_none_match: IfNoneMatch = None
 ) -> Response:
     """Get one of the caller's tasks."""
-    task = await run_db(tasks.get_task, owner_id=owner, task_id=task_id)
+    task = await run_db(lambda s: tasks.get_task(s, owner_id=owner, task_id=task_id))
     etag = etag_of(task)
     current = parse_etags(if_none_match, weak_matches=True)
     if current is not None and (ANY_ETAG in current or etag in current):
@@ -206,7 +206,7 @@ async def replace_task(
 ) -> Response:
     """Replace every editable field of a task; omitted optional fields go back to their defaults."""
     task = await run_db(
-        tasks.replace_task, owner_id=owner, task_id=task_id, task_in=task_in, if_match=_strong(if_match)
+        lambda s: tasks.replace_task(s, owner_id=owner, task_id=task_id, task_in=task_in, if_match=_strong(if_match))
     )
     return _task_response(task)
 
@@ -216,7 +216,9 @@ async def update_task(
     task_id: TaskId, user_id: UserId, owner: CurrentOwner, task_in: TaskUpdate, if_match: IfMatch = None
 ) -> Response:
     """Change only the fields sent."""
-    task = await run_db(tasks.update_task, owner_id=owner, task_id=task_id, task_in=task_in, if_match=_strong(if_match))
+    task = await run_db(
+        lambda s: tasks.update_task(s, owner_id=owner, task_id=task_id, task_in=task_in, if_match=_strong(if_match))
+    )
     return _task_response(task)
 
 
@@ -235,7 +237,9 @@ async def complete_task(
     """Toggle a task's completion, or set it."""
     completed = completion.completed if completion is not None else None
     task = await run_db(
-        tasks.complete_task, owner_id=owner, task_id=task_id, completed=completed, if_match=_strong(if_match)
+        lambda s: tasks.complete_task(
+            s, owner_id=owner, task_id=task_id, completed=completed, if_match=_strong(if_match)
+        )
     )
     return _task_response(task)
 
@@ -245,5 +249,5 @@ async def complete_task(
 )
 async def delete_task(task_id: TaskId, user_id: UserId, owner: CurrentOwner, if_match: IfMatch = None) -> Response:
     """Delete one of the caller's tasks."""
-    await run_db(tasks.delete_task, owner_id=owner, task_id=task_id, if_match=_strong(if_match))
+    await run_db(lambda s: tasks.delete_task(s, owner_id=owner, task_id=task_id, if_match=_strong(if_match)))
     return Response(status_code=204)
