@@ -8,8 +8,10 @@ from functools import cache
 from typing import Any
 
 from sqlalchemy import String, bindparam, column, delete, func, insert, literal_column, select, true
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlmodel import Session
 
+from shared.errors import IdempotencyInProgress
 from shared.models.idempotency import IdempotencyKey
 from shared.models.limits import IDEMPOTENCY_TTL_HOURS
 from shared.models.table import tasks
@@ -18,6 +20,12 @@ from shared.repositories.tasks import insert_params, insert_shape, run, to_recor
 
 keys = IdempotencyKey.__table__  # type: ignore[attr-defined]
 CLEANUP_BATCH = 20
+_LOCK_NOT_AVAILABLE = "55P03"
+_UNIQUE_VIOLATION = "23505"
+
+
+def _pgcode(error: Exception) -> str | None:
+    return getattr(getattr(error, "orig", None), "pgcode", None)
 
 
 @cache
@@ -49,16 +57,26 @@ def _insert_with_key(fields: tuple[str, ...], completed: bool) -> Any:
 
 def insert_task_with_key(
     session: Session, *, owner_id: str, values: dict[str, Any], key: str, request_hash: str
-) -> TaskRecord:
+) -> TaskRecord | None:
     """Create the task and claim the key in one atomic statement, storing the response snapshot.
 
-    A key already claimed makes the whole statement fail with a unique violation, so no task
-    is created; a few expired keys (anyone's) are swept in the same statement, so expiry
-    needs no scheduler of its own.
+    None when the key is already claimed: the whole statement fails with a unique violation, so
+    no task is created. IdempotencyInProgress when another request holds the key uncommitted
+    past the lock timeout. A few expired keys (anyone's) are swept in the same statement, so
+    expiry needs no scheduler of its own.
     """
     fields, completed, params = insert_params(owner_id, values)
     params.update(key=key, request_hash=request_hash)
-    return to_record(run(session, _insert_with_key(fields, completed), params).one())
+    try:
+        return to_record(run(session, _insert_with_key(fields, completed), params).one())
+    except IntegrityError as error:
+        if _pgcode(error) != _UNIQUE_VIOLATION:
+            raise
+        return None
+    except OperationalError as error:
+        if _pgcode(error) == _LOCK_NOT_AVAILABLE:
+            raise IdempotencyInProgress("a request with this Idempotency-Key is still being processed") from None
+        raise
 
 
 @dataclass(frozen=True)

@@ -123,14 +123,14 @@ def _update(fields: tuple[str, ...], completed: bool | str | None, guarded: bool
 
 
 def update_task(
-    session: Session, *, owner_id: str, task_id: int, values: dict[str, Any], versions: list[int] | None = None
+    session: Session, *, owner_id: str, task_id: int, values: dict[str, Any], versions: tuple[int, ...] | None = None
 ) -> TaskRecord | None:
     """Apply `values` (a `completed` entry may be True, False or TOGGLE). None when no row matched."""
     fields = tuple(sorted(k for k in values if k != "completed"))
     statement = _update(fields, values.get("completed"), versions is not None)
     params = {f"set_{k}": values[k] for k in fields} | {"task_id": task_id, "owner_id": owner_id}
     if versions is not None:
-        params["versions"] = versions
+        params["versions"] = list(versions)
     row = run(session, statement, params).one_or_none()
     return None if row is None else to_record(row)
 
@@ -139,10 +139,10 @@ _DELETE = delete(tasks).where(*_guarded(False)).returning(tasks.c.id)
 _DELETE_GUARDED = delete(tasks).where(*_guarded(True)).returning(tasks.c.id)
 
 
-def delete_task(session: Session, *, owner_id: str, task_id: int, versions: list[int] | None = None) -> bool:
+def delete_task(session: Session, *, owner_id: str, task_id: int, versions: tuple[int, ...] | None = None) -> bool:
     params: dict[str, Any] = {"task_id": task_id, "owner_id": owner_id}
     if versions is not None:
-        params["versions"] = versions
+        params["versions"] = list(versions)
     return run(session, _DELETE if versions is None else _DELETE_GUARDED, params).first() is not None
 
 

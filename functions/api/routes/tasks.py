@@ -9,7 +9,7 @@ from pydantic import AfterValidator
 
 from functions.api.deps import CurrentOwner, CursorKey, IfMatch, IfNoneMatch, TaskId, UserId, parse_etags, run_db
 from functions.api.problems import problem_responses
-from shared.models.etag import ANY_ETAG, etag_of
+from shared.models.etag import ANY_ETAG, etag_of, version_in_etag
 from shared.models.limits import (
     CURSOR_MAX,
     IDEMPOTENCY_KEY_MAX,
@@ -35,9 +35,15 @@ SortValue = Literal[
 assert set(get_args(SortValue)) == set(SORT_VALUES)
 
 
-def _strong(if_match: str | None) -> list[str] | None:
-    """If-Match compares strongly: weak tags never match."""
-    return parse_etags(if_match, weak_matches=False)
+def _versions(task_id: int, if_match: str | None) -> tuple[int, ...] | None:
+    """The task versions an If-Match header accepts; None when any will do (no header, or `*`).
+
+    If-Match compares strongly: weak tags never match.
+    """
+    tags = parse_etags(if_match, weak_matches=False)
+    if tags is None or ANY_ETAG in tags:
+        return None
+    return tuple(v for v in (version_in_etag(tag, task_id) for tag in tags) if v is not None)
 
 
 # Routes return ready-made responses, serialised once straight from the records, not validated
@@ -205,8 +211,9 @@ async def replace_task(
     task_id: TaskId, user_id: UserId, owner: CurrentOwner, task_in: TaskReplace, if_match: IfMatch = None
 ) -> Response:
     """Replace every editable field of a task; omitted optional fields go back to their defaults."""
+    versions = _versions(task_id, if_match)
     task = await run_db(
-        lambda s: tasks.replace_task(s, owner_id=owner, task_id=task_id, task_in=task_in, if_match=_strong(if_match))
+        lambda s: tasks.replace_task(s, owner_id=owner, task_id=task_id, task_in=task_in, versions=versions)
     )
     return _task_response(task)
 
@@ -216,8 +223,9 @@ async def update_task(
     task_id: TaskId, user_id: UserId, owner: CurrentOwner, task_in: TaskUpdate, if_match: IfMatch = None
 ) -> Response:
     """Change only the fields sent."""
+    versions = _versions(task_id, if_match)
     task = await run_db(
-        lambda s: tasks.update_task(s, owner_id=owner, task_id=task_id, task_in=task_in, if_match=_strong(if_match))
+        lambda s: tasks.update_task(s, owner_id=owner, task_id=task_id, task_in=task_in, versions=versions)
     )
     return _task_response(task)
 
@@ -236,10 +244,9 @@ async def complete_task(
 ) -> Response:
     """Toggle a task's completion, or set it."""
     completed = completion.completed if completion is not None else None
+    versions = _versions(task_id, if_match)
     task = await run_db(
-        lambda s: tasks.complete_task(
-            s, owner_id=owner, task_id=task_id, completed=completed, if_match=_strong(if_match)
-        )
+        lambda s: tasks.complete_task(s, owner_id=owner, task_id=task_id, completed=completed, versions=versions)
     )
     return _task_response(task)
 
@@ -249,5 +256,6 @@ async def complete_task(
 )
 async def delete_task(task_id: TaskId, user_id: UserId, owner: CurrentOwner, if_match: IfMatch = None) -> Response:
     """Delete one of the caller's tasks."""
-    await run_db(lambda s: tasks.delete_task(s, owner_id=owner, task_id=task_id, if_match=_strong(if_match)))
+    versions = _versions(task_id, if_match)
+    await run_db(lambda s: tasks.delete_task(s, owner_id=owner, task_id=task_id, versions=versions))
     return Response(status_code=204)
