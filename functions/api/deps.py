@@ -34,9 +34,16 @@ async def run_db(work: Callable[[Session], T], /) -> T:
     return await run_in_threadpool(call)
 
 
+class OwnerNotVerified(RuntimeError):
+    """A route asked for its owner, but the edge verified no token for its path: the route's
+    router is missing from the app's OWNED_PREFIXES. A server bug, never the client's."""
+
+
 async def current_owner(request: Request) -> str:
     """The verified token's subject; the edge middleware has checked it matches the path."""
-    owner: str = request.state.owner_id
+    owner: str | None = getattr(request.state, "owner_id", None)
+    if owner is None:
+        raise OwnerNotVerified(f"no verified owner for {request.url.path}: its router is not an owned one")
     return owner
 
 
