@@ -11,6 +11,7 @@ import json
 import re
 import threading
 import time
+import urllib.request
 from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
@@ -57,8 +58,6 @@ class JWKSCache:
         self._lock = threading.Lock()
 
     def _fetch(self) -> None:
-        import urllib.request  # only JWKS configurations need it: kept off the cold start
-
         # The URL's scheme is checked (http/https only) when the settings are read.
         request = urllib.request.Request(self.url, headers={"Accept": "application/json"})  # noqa: S310
         with urllib.request.urlopen(request, timeout=JWKS_TIMEOUT_SECONDS) as response:  # noqa: S310
