@@ -11,19 +11,9 @@ from typing import Any
 
 import pytest
 
-TASK_FIELDS = {
-    "id",
-    "user_id",
-    "title",
-    "description",
-    "completed",
-    "completed_at",
-    "priority",
-    "due_at",
-    "tags",
-    "created_at",
-    "updated_at",
-}
+from shared.models.task import PUBLIC_FIELDS
+
+TASK_FIELDS = set(PUBLIC_FIELDS)
 PROBLEM_FIELDS = {"type", "title", "status", "detail", "request_id", "errors"}
 
 
