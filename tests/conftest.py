@@ -59,7 +59,7 @@ def migrated_database(database_url: str, direct_database_url: str) -> str:
 
     engine = create_engine(normalize_database_url(direct_database_url))
     with engine.begin() as connection:
-        connection.execute(text("DROP TABLE IF EXISTS tasks, idempotency_keys, alembic_version CASCADE"))
+        connection.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
     engine.dispose()
     command.upgrade(alembic_config(direct_database_url), "head")
     return database_url

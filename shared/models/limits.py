@@ -8,6 +8,9 @@ TAGS_MAX = 20
 TAG_MAX = 50
 # A user id is a token's subject: the auth check, the path parameter and the columns share it.
 USER_ID_MAX = 255
+LIST_NAME_MAX = 100
+TIMEZONE_MAX = 64  # an IANA zone name
+RECURRENCE_MAX = 500  # an RRULE value
 
 SEARCH_MAX = 255  # a listing's `q`
 CURSOR_MAX = 1024

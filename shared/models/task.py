@@ -1,38 +1,27 @@
 """The task: its fields said once, in TaskRecord. Everything else about a task is derived from it.
 
-Each field gives its Python type (which also decides its JSON) and, in a `Col`, how it is stored;
-the table (shared.models.table), the response schema (TaskPublic) and the read-only fields of the
-input schemas (shared.models.task_input) are built from this class. A field marked `PRIVATE` is
-stored but never shown to clients. Adding a field: one line here, a migration, and (if clients may
-set it) one line in TaskCreate.
+The table (shared.models.table), the response schema (TaskPublic) and the read-only fields of the
+input schemas (shared.models.task_input) are built from this class (see shared.models.record).
+Adding a field: one line here, a migration, and (if clients may set it) one line in TaskCreate.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
-from typing import Annotated, Any, get_type_hints
+from dataclasses import dataclass
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, TypeAdapter, create_model
-from sqlalchemy import Boolean, DateTime, Integer, String, func, text
+from pydantic import BaseModel, create_model
+from sqlalchemy import Boolean, DateTime, Integer, String, Text, func, text
 from sqlalchemy.dialects.postgresql import BIGINT
 
-from shared.models.limits import DESCRIPTION_MAX, TITLE_MAX, USER_ID_MAX
+from shared.models.limits import DESCRIPTION_MAX, TIMEZONE_MAX, TITLE_MAX, USER_ID_MAX
 from shared.models.priority import Priority
+from shared.models.record import PRIVATE, Col, Record
 from shared.models.sql_types import PriorityRank, TagList
 from shared.models.times import Timestamp
 
-
-class Col:
-    """How a record field is stored: a column named after the field (arguments as for `Column`)."""
-
-    def __init__(self, type_: Any, **options: Any) -> None:
-        self.type = type_
-        self.options = {"nullable": False, **options}
-
-
-PRIVATE = object()  # marks a stored field that responses leave out
-
 _TIME = DateTime(timezone=True)
+RecurrenceBasis = Literal["due", "completion"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,21 +44,27 @@ class TaskRecord:
     version: Annotated[int, Col(Integer, server_default=text("1")), PRIVATE]
     created_at: Annotated[Timestamp, Col(_TIME, server_default=func.now())]
     updated_at: Annotated[Timestamp, Col(_TIME, server_default=func.now())]
+    # Part 2 (migration 0002). `position` is NULL only on tombstones, which no response shows.
+    list_id: Annotated[int | None, Col(BIGINT, nullable=True)]
+    parent_id: Annotated[int | None, Col(BIGINT, nullable=True)]
+    position: Annotated[str, Col(Text(collation="C"), nullable=True)]
+    recurrence: Annotated[str | None, Col(Text, nullable=True)]
+    recurrence_basis: Annotated[RecurrenceBasis, Col(String(10), server_default=text("'due'"))]
+    timezone: Annotated[str, Col(String(TIMEZONE_MAX), server_default=text("'UTC'"))]
+    last_completed_at: Annotated[Timestamp | None, Col(_TIME, nullable=True)]
+    recurrence_start: Annotated[Timestamp | None, Col(_TIME, nullable=True), PRIVATE]
+    deleted_at: Annotated[Timestamp | None, Col(_TIME, nullable=True), PRIVATE]
+    change_seq: Annotated[int, Col(BIGINT, server_default=text("0")), PRIVATE]
 
 
-def _metadata(name: str) -> tuple[Any, ...]:
-    return tuple(getattr(_HINTS[name], "__metadata__", ()))
-
-
-_HINTS = get_type_hints(TaskRecord, include_extras=True)
-FIELDS = tuple(f.name for f in fields(TaskRecord))
-PRIVATE_FIELDS = frozenset(name for name in FIELDS if PRIVATE in _metadata(name))
-PUBLIC_FIELDS = tuple(name for name in FIELDS if name not in PRIVATE_FIELDS)
-COLUMNS = {name: next(m for m in _metadata(name) if isinstance(m, Col)) for name in FIELDS}
-
-# The response schema, for the OpenAPI document and the tests: the record's public fields.
-_PUBLIC: dict[str, Any] = {name: (_HINTS[name], ...) for name in PUBLIC_FIELDS}
-TaskPublic: type[BaseModel] = create_model("TaskPublic", **_PUBLIC)
+TASK: Record[TaskRecord] = Record.of(TaskRecord)
+FIELDS = TASK.fields
+PRIVATE_FIELDS = TASK.private_fields
+PUBLIC_FIELDS = TASK.public_fields
+COLUMNS = TASK.columns
+TaskPublic = create_model(
+    "TaskPublic", **TASK.public_schema
+)  # the response schema, for the OpenAPI document and the tests
 
 
 class TaskStats(BaseModel):
@@ -79,14 +74,10 @@ class TaskStats(BaseModel):
     overdue: int
 
 
-_RECORD = TypeAdapter(TaskRecord)
-_RECORDS = TypeAdapter(list[TaskRecord])
-
-
 def task_json(task: TaskRecord) -> bytes:
     """The task as the API shows it (TaskPublic's shape), serialised without a validation pass."""
-    return _RECORD.dump_json(task, exclude=set(PRIVATE_FIELDS))
+    return TASK.json(task)
 
 
 def tasks_json(tasks: list[TaskRecord]) -> bytes:
-    return _RECORDS.dump_json(tasks, exclude={"__all__": set(PRIVATE_FIELDS)})
+    return TASK.json_many(tasks)
