@@ -22,7 +22,9 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -30,6 +32,7 @@ import tempfile
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from importlib import metadata
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -152,17 +155,40 @@ def schema_problems(previous: Path, url: str) -> tuple[list[str], str, str]:
     return incompatibilities(before, after), old_head, new_head
 
 
+def pins(requirements: Path) -> dict[str, str]:
+    """name -> version of every ``name==version`` line, following ``-r`` includes."""
+    found: dict[str, str] = {}
+    for line in requirements.read_text().splitlines():
+        line = line.split("#", 1)[0].strip()
+        if line.startswith("-r "):
+            found.update(pins(requirements.parent / line[3:].strip()))
+        elif "==" in line:
+            name, version = line.split("==", 1)
+            found[re.sub(r"\[.*\]", "", name).strip().lower().replace("_", "-")] = version.strip()
+    return found
+
+
+def satisfied(wanted: dict[str, str]) -> bool:
+    for name, version in wanted.items():
+        try:
+            if metadata.version(name) != version:
+                return False
+        except metadata.PackageNotFoundError:
+            return False
+    return True
+
+
 def python_for(previous: Path) -> str:
-    """HEAD's .venv when the previous release pins the same packages, else a venv of its own."""
-    names = ("requirements.txt", "requirements-dev.txt")
-    if all((previous / n).read_bytes() == (ROOT / n).read_bytes() for n in names):
+    """HEAD's interpreter when it has every package the previous release pins, else a venv of its own."""
+    requirements = previous / "requirements-dev.txt"
+    if satisfied(pins(requirements)):
         return sys.executable
-    digest = hashlib.sha256(b"".join((previous / n).read_bytes() for n in names)).hexdigest()[:16]
+    digest = hashlib.sha256(json.dumps(pins(requirements), sort_keys=True).encode()).hexdigest()[:16]
     venv = ROOT / f".venv-previous-{digest}"
     if not (venv / ".installed").exists():
         subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
         pip = [str(venv / "bin" / "python"), "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
-        subprocess.run([*pip, "-r", str(previous / "requirements-dev.txt")], check=True, cwd=previous)
+        subprocess.run([*pip, "-r", str(requirements)], check=True, cwd=previous)
         (venv / ".installed").touch()
     return str(venv / "bin" / "python")
 
