@@ -16,6 +16,9 @@ serves on the schema they produced. This check, run by CI (`make expand-check`):
 
 Database: $EXPAND_DATABASE_URL, else $TEST_DATABASE_URL (scratch databases are created next to
 it and dropped), else an embedded PostgreSQL.
+
+Migrations must be self-contained (sqlalchemy and alembic.op only, no imports from shared/): the
+previous release's tree runs them.
 """
 
 from __future__ import annotations
