@@ -15,6 +15,7 @@ from typing import Any
 
 from starlette.exceptions import HTTPException
 
+from functions.api import metrics
 from functions.api.problems import PROBLEM_JSON, problem_body
 from shared.auth import AuthError, TokenVerifier
 from shared.config import get_settings
@@ -99,6 +100,7 @@ class EdgeMiddleware:
         request_id = _request_id(scope)
         scope.setdefault("state", {})["request_id"] = request_id
         started = time.perf_counter()
+        metrics.start_request()
         status_holder = {"status": 0}
 
         async def send_logged(message: Message) -> None:
@@ -129,6 +131,7 @@ class EdgeMiddleware:
                     }
                 )
             )
+            metrics.record_request(scope, status_holder["status"], started)
 
     async def _guarded(self, scope: Scope, receive: Receive, send: Send, request_id: str) -> None:
         length = _header(scope, b"content-length")
