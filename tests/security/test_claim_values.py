@@ -75,8 +75,11 @@ HUGE_NUMBERS = st.sampled_from(
 ) | st.integers(min_value=253_402_300_800, max_value=10**300).map(str)
 NON_FINITE = st.sampled_from(["NaN", "Infinity", "-Infinity"])
 NEGATIVE = st.integers(max_value=-1).map(str) | st.floats(max_value=-1e-9, allow_infinity=False).map(repr)
-PAST = st.integers(min_value=0, max_value=int(time.time()) - 120).map(str)
-FUTURE = st.integers(min_value=int(time.time()) + 120, max_value=253_402_300_799).map(str)
+# Relative to the clock when drawn (a suite runs for minutes): past/future beyond the leeway.
+PAST = st.integers(min_value=120, max_value=10**11).map(lambda ago: str(max(0, int(time.time()) - ago)))
+FUTURE = st.integers(min_value=120, max_value=10**11).map(
+    lambda ahead: str(min(253_402_300_799, int(time.time()) + ahead))
+)
 BAD_NUMERIC_DATE = HUGE_NUMBERS | NON_FINITE | NEGATIVE | JSON_TEXT | st.sampled_from(['"123"', "true", "false"])
 NOT_A_STRING = (
     st.integers().map(str) | st.floats(allow_nan=False).map(repr) | st.sampled_from(["null", "true", "[]", "{}", "NaN"])
