@@ -38,7 +38,8 @@ def _reject(
 
 
 def _claims(sub: str, **extra: Any) -> dict[str, Any]:
-    return {"sub": sub, "exp": NOW + 300, "iat": NOW, **extra}
+    now = int(time.time())  # not NOW: this module may run more than 300 s after it was imported
+    return {"sub": sub, "exp": now + 300, "iat": now, **extra}
 
 
 # --- tokens signed with the configured secret but otherwise hostile -------------------------
