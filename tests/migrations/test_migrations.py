@@ -17,7 +17,7 @@ from sqlmodel import SQLModel
 import shared.models.idempotency  # noqa: F401  (registers the table)
 import shared.models.task  # noqa: F401
 from shared.config import normalize_database_url
-from tests.conftest import alembic_config
+from tests.support.database import alembic_config
 
 APP_TABLES = {"tasks", "idempotency_keys"}
 
