@@ -8,7 +8,7 @@ PORT ?= 8000
 ENV ?= dev
 export PYTHONPATH := $(CURDIR)
 
-.PHONY: help run test test-fast token migrate migrate-sql bench soak lint lock
+.PHONY: help run test test-fast token migrate migrate-sql bench soak lint lock expand-check
 .DEFAULT_GOAL := help
 
 help: ## list the targets (this)
@@ -42,6 +42,9 @@ migrate: $(STAMP) ## alembic upgrade head against DIRECT_DATABASE_URL (else DATA
 
 migrate-sql: $(STAMP) ## print the migration SQL for review
 	$(VENV)/bin/alembic upgrade head --sql
+
+expand-check: $(STAMP) ## the previous release's API tests on the new schema; migrations must only add
+	$(PY) scripts/expand_only.py
 
 lint: $(STAMP) ## ruff lint and format check, mypy (strict) on functions/ and shared/
 	$(VENV)/bin/ruff check .

@@ -17,14 +17,6 @@ Prints figures, exits 1 on any violation.
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
-# Run as a file, this folder comes first on sys.path and scripts/token.py would shadow the
-# standard library's `token` module: drop it (`python -m scripts.soak` avoids it anyway).
-_HERE = Path(__file__).resolve().parent
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _HERE]
-
 import argparse
 import contextlib
 import os
@@ -32,30 +24,22 @@ import random
 import socket
 import statistics
 import subprocess
+import sys
 import tempfile
 import threading
 import time
 import uuid
 from collections import Counter
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-COMPARED = (
-    "id",
-    "user_id",
-    "title",
-    "description",
-    "completed",
-    "completed_at",
-    "priority",
-    "due_at",
-    "tags",
-    "created_at",
-    "updated_at",
-)
+from shared.models.task import PUBLIC_FIELDS
+
+COMPARED = PUBLIC_FIELDS
 
 
 def _free_port() -> int:

@@ -11,6 +11,7 @@ import json
 import re
 import threading
 import time
+import urllib.request
 from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
@@ -19,8 +20,8 @@ import jwt
 from jwt.algorithms import get_default_algorithms
 
 from shared.config import Settings
+from shared.models.limits import USER_ID_MAX
 
-SUBJECT_MAX = 255
 _BAD_SUBJECT = re.compile(r"[/\x00-\x1f\x7f]")
 JWKS_REFETCH_SECONDS = 60
 JWKS_TIMEOUT_SECONDS = 3
@@ -57,8 +58,6 @@ class JWKSCache:
         self._lock = threading.Lock()
 
     def _fetch(self) -> None:
-        import urllib.request  # only JWKS configurations need it: kept off the cold start
-
         # The URL's scheme is checked (http/https only) when the settings are read.
         request = urllib.request.Request(self.url, headers={"Accept": "application/json"})  # noqa: S310
         with urllib.request.urlopen(request, timeout=JWKS_TIMEOUT_SECONDS) as response:  # noqa: S310
@@ -163,6 +162,6 @@ class TokenVerifier:
         if isinstance(expires_at, bool) or not isinstance(expires_at, int | float):
             raise AuthError("the token's 'exp' claim is not a NumericDate")  # RFC 7519: a number
         subject = claims.get("sub")
-        if not isinstance(subject, str) or not 0 < len(subject) <= SUBJECT_MAX or _BAD_SUBJECT.search(subject):
+        if not isinstance(subject, str) or not 0 < len(subject) <= USER_ID_MAX or _BAD_SUBJECT.search(subject):
             raise AuthError("the token's subject is not a valid user id")
         return Principal(subject=subject), float(expires_at)

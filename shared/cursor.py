@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from shared.errors import BadCursor
-from shared.models.listing import SortField, TaskQuery
+from shared.models.listing import After, SortField, TaskQuery
 
 _DATETIME_FIELDS = (SortField.created_at, SortField.updated_at, SortField.due_at)
 
@@ -37,8 +37,8 @@ def encode_cursor(key: bytes, *, owner_id: str, query: TaskQuery, sort_value: An
     return f"{payload}.{signature}"
 
 
-def decode_cursor(key: bytes, cursor: str, *, owner_id: str, query: TaskQuery) -> tuple[Any, int]:
-    """Return (sort value, task id) after the cursor; BadCursor for anything forged or foreign."""
+def decode_cursor(key: bytes, cursor: str, *, owner_id: str, query: TaskQuery) -> After:
+    """Where the page after the cursor starts; BadCursor for anything forged or foreign."""
     payload, _, signature = cursor.partition(".")
     expected = _b64(hmac.new(key, payload.encode(), hashlib.sha256).digest()[:16])
     if not hmac.compare_digest(signature.encode(), expected.encode()):
@@ -56,4 +56,4 @@ def decode_cursor(key: bytes, cursor: str, *, owner_id: str, query: TaskQuery) -
             sort_value = datetime.fromisoformat(sort_value)
     except (TypeError, ValueError):
         raise BadCursor("the cursor is not valid") from None
-    return sort_value, task_id
+    return After(sort_value, task_id)

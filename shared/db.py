@@ -69,6 +69,8 @@ def create_db_engine(settings: Settings) -> Engine:
         # No hstore probe on the first connection: three round trips (BEGIN, a type lookup,
         # ROLLBACK) for a type the schema does not use.
         use_native_hstore=False,
+        # Bound values (titles, descriptions, tags, keys) never appear in SQL logs or error messages.
+        hide_parameters=True,
     )
     prefix = (
         f"SET LOCAL statement_timeout = {int(settings.db_statement_timeout_ms)}; "

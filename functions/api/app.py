@@ -7,7 +7,7 @@ import logging
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
-from functions.api.middleware import EdgeMiddleware
+from functions.api.middleware import EdgeMiddleware, owned_path_head
 from functions.api.problems import Problem, install_problem_handlers
 from functions.api.routes import health, tasks
 from shared.config import get_settings
@@ -24,15 +24,23 @@ BEARER_AUTH = {
 }
 
 
+# The routers whose paths name their owner: the edge authorizes every path under them.
+OWNED_PREFIXES = [tasks.router.prefix]
+
+
 def create_app() -> FastAPI:
     settings = get_settings()
     logging.basicConfig(format="%(message)s")  # a no-op on Lambda, whose runtime installs its own
     logging.getLogger("tasks_api").setLevel(settings.log_level.upper())
+    # Libraries that would log request paths, SQL and result rows (task content) when the root
+    # level is lowered (Lambda's ApplicationLogLevel): the access line is the per-request record.
+    for name in ("sqlalchemy.engine", "sqlalchemy.pool", "mangum"):
+        logging.getLogger(name).setLevel(logging.WARNING)
     app = FastAPI(title="Tasks API", version="1.0.0", description=DESCRIPTION)
     app.include_router(health.router)
     app.include_router(tasks.router)
     install_problem_handlers(app)
-    app.add_middleware(EdgeMiddleware)
+    app.add_middleware(EdgeMiddleware, owned_prefixes=OWNED_PREFIXES)
     if settings.cors_origins:
         # Deployed, API Gateway answers CORS; this serves local front ends.
         app.add_middleware(
@@ -59,8 +67,9 @@ def _document_problem_schema(app: FastAPI) -> None:
             # The edge middleware verifies tokens (so a bad one is a 401 whatever the body); the
             # requirement is declared here rather than by a per-request security dependency.
             components["securitySchemes"] = {"bearerAuth": BEARER_AUTH}
+            heads = tuple(owned_path_head(prefix) for prefix in OWNED_PREFIXES)
             for path, operations in schema["paths"].items():
-                if path.startswith("/api/"):
+                if path.startswith(heads):
                     for operation in operations.values():
                         operation["security"] = [{"bearerAuth": []}]
             app.openapi_schema = schema

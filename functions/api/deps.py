@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, TypeVar
 
 from fastapi import Depends, Header, Path, Request
+from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 
 from shared.config import get_settings
 from shared.db import open_session
+from shared.models.limits import USER_ID_MAX
 
 T = TypeVar("T")
 
@@ -17,23 +19,31 @@ T = TypeVar("T")
 # plain `def` one in a worker thread, a hop that costs more than the work itself.
 
 
-async def run_db(service_call: Callable[..., T], /, **kwargs: Any) -> T:
-    """Run a service call with the request's own session: inline on Lambda, where a container
-    serves one request at a time, in the threadpool elsewhere, so a local server keeps serving
-    while one request waits."""
+async def run_db(work: Callable[[Session], T], /) -> T:
+    """Run `work` with the request's own session: inline on Lambda, where a container serves one
+    request at a time, in the threadpool elsewhere, so a local server keeps serving while one
+    request waits. Pass a lambda that calls the service, so its arguments are type-checked:
+    `await run_db(lambda s: tasks.get_task(s, owner_id=owner, task_id=task_id))`."""
 
     def call() -> T:
         with open_session() as session:
-            return service_call(session, **kwargs)
+            return work(session)
 
     if get_settings().on_lambda:
         return call()
     return await run_in_threadpool(call)
 
 
+class OwnerNotVerified(RuntimeError):
+    """A route asked for its owner, but the edge verified no token for its path: the route's
+    router is missing from the app's OWNED_PREFIXES. A server bug, never the client's."""
+
+
 async def current_owner(request: Request) -> str:
     """The verified token's subject; the edge middleware has checked it matches the path."""
-    owner: str = request.state.owner_id
+    owner: str | None = getattr(request.state, "owner_id", None)
+    if owner is None:
+        raise OwnerNotVerified(f"no verified owner for {request.url.path}: its router is not an owned one")
     return owner
 
 
@@ -58,7 +68,9 @@ async def cursor_key() -> bytes:
 
 
 CurrentOwner = Annotated[str, Depends(current_owner)]
-UserId = Annotated[str, Path(min_length=1, max_length=255, description="The caller's user id: the token's `sub`.")]
+UserId = Annotated[
+    str, Path(min_length=1, max_length=USER_ID_MAX, description="The caller's user id: the token's `sub`.")
+]
 TaskId = Annotated[int, Path(description="The task's id.")]
 # Plain header parameters (parsed with parse_etags in the route): cheaper than a dependency each.
 IfMatch = Annotated[

@@ -1,6 +1,7 @@
 """The edge, as one pure ASGI middleware, in the order the contract fixes:
-request id and access log, then 413 for oversized bodies, then 401/403 for the task routes,
-then 415 for bodies that are not JSON. Anything unexpected becomes a bare 500 problem.
+request id and access log, then 413 for oversized bodies, then 401/403 for the owned routes
+(those under a router prefix with a `{user_id}`), then 415 for bodies that are not JSON.
+Anything unexpected becomes a bare 500 problem.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import Any
 
 from starlette.exceptions import HTTPException
 
+from functions.api import metrics
 from functions.api.problems import PROBLEM_JSON, problem_body
 from shared.auth import AuthError, TokenVerifier
 from shared.config import get_settings
@@ -26,7 +28,7 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 MAX_BODY_BYTES = 64 * 1024
 TOO_LARGE = f"the request body is larger than {MAX_BODY_BYTES} bytes"
-API_PREFIX = "/api/"
+OWNER_PARAM = "{user_id}"
 _BODY_METHODS = {"POST", "PUT", "PATCH"}
 access_log = logging.getLogger("tasks_api.access")
 logger = logging.getLogger("tasks_api")
@@ -74,9 +76,22 @@ def reset_verifier() -> None:
     _verifier = None
 
 
+def owned_path_head(router_prefix: str) -> str:
+    """The fixed start of a router prefix, up to its `{user_id}`: `/api/{user_id}/tasks` -> `/api/`.
+
+    Every path under that head is authorized, and its next segment must be the token's subject.
+    """
+    head, found, _ = router_prefix.partition(OWNER_PARAM)
+    if not found or not head.endswith("/"):
+        raise ValueError(f"an owned router's prefix must contain /{OWNER_PARAM}: {router_prefix!r}")
+    return head
+
+
 class EdgeMiddleware:
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, *, owned_prefixes: list[str]) -> None:
+        """`owned_prefixes`: the prefixes of the routers whose paths name their owner."""
         self.app = app
+        self.owned_heads = tuple(dict.fromkeys(owned_path_head(prefix) for prefix in owned_prefixes))
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -85,6 +100,7 @@ class EdgeMiddleware:
         request_id = _request_id(scope)
         scope.setdefault("state", {})["request_id"] = request_id
         started = time.perf_counter()
+        metrics.start_request()
         status_holder = {"status": 0}
 
         async def send_logged(message: Message) -> None:
@@ -115,6 +131,7 @@ class EdgeMiddleware:
                     }
                 )
             )
+            metrics.record_request(scope, status_holder["status"], started)
 
     async def _guarded(self, scope: Scope, receive: Receive, send: Send, request_id: str) -> None:
         length = _header(scope, b"content-length")
@@ -123,8 +140,9 @@ class EdgeMiddleware:
             await self._reject(send, status, TOO_LARGE if status == 413 else "invalid Content-Length", request_id)
             return
         path: str = scope["path"]
-        if path.startswith(API_PREFIX):
-            rejection = self._authorize(scope)
+        head = next((h for h in self.owned_heads if path.startswith(h)), None)
+        if head is not None:
+            rejection = self._authorize(scope, path[len(head) :].split("/", 1)[0])
             if rejection is not None:
                 status, detail, headers = rejection
                 await self._reject(send, status, detail, request_id, headers)
@@ -136,7 +154,7 @@ class EdgeMiddleware:
                     return
         await self.app(scope, _limited(receive), send)
 
-    def _authorize(self, scope: Scope) -> tuple[int, str, dict[str, str]] | None:
+    def _authorize(self, scope: Scope, path_user: str) -> tuple[int, str, dict[str, str]] | None:
         challenge = {"WWW-Authenticate": 'Bearer realm="tasks-api"'}
         authorization = _header(scope, b"authorization")
         if authorization is None:
@@ -148,7 +166,6 @@ class EdgeMiddleware:
             principal = get_verifier().verify(token.strip())
         except AuthError as error:
             return 401, str(error), {"WWW-Authenticate": 'Bearer realm="tasks-api", error="invalid_token"'}
-        path_user = scope["path"][len(API_PREFIX) :].split("/", 1)[0]
         if path_user != principal.subject:
             return 403, "the path's user id is not the token's subject", {}
         scope["state"]["owner_id"] = principal.subject

@@ -9,7 +9,8 @@ from sqlalchemy import create_engine, pool
 from sqlmodel import SQLModel
 
 import shared.models.idempotency  # noqa: F401  (registers the tables)
-import shared.models.task  # noqa: F401
+import shared.models.sync_state  # noqa: F401
+import shared.models.table  # noqa: F401
 from shared.config import Settings
 
 config = context.config

@@ -9,8 +9,7 @@ from sqlalchemy import Column, DateTime, Index, PrimaryKeyConstraint, String, fu
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlmodel import Field, SQLModel
 
-IDEMPOTENCY_KEY_MAX = 255
-IDEMPOTENCY_TTL_HOURS = 24
+from shared.models.limits import IDEMPOTENCY_KEY_MAX, USER_ID_MAX
 
 
 class IdempotencyKey(SQLModel, table=True):
@@ -20,7 +19,7 @@ class IdempotencyKey(SQLModel, table=True):
         Index("ix_idempotency_keys_expires_at", "expires_at"),
     )
 
-    user_id: str = Field(sa_column=Column(String(255), nullable=False))
+    user_id: str = Field(sa_column=Column(String(USER_ID_MAX), nullable=False))
     key: str = Field(sa_column=Column(String(IDEMPOTENCY_KEY_MAX), nullable=False))
     request_hash: str = Field(sa_column=Column(String(64), nullable=False))
     response: dict[str, Any] = Field(sa_column=Column(JSONB, nullable=False))

@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import datetime
+from typing import Any
 
-from shared.models.task import Priority
-
-LIST_LIMIT_DEFAULT = 100
-LIST_LIMIT_MAX = 200
+from shared.models.priority import Priority
 
 
 class Status(str, enum.Enum):
@@ -43,8 +41,26 @@ class Sort:
         return ("-" if self.descending else "") + self.field.value
 
 
+def _canonical(value: Any) -> Any:
+    if isinstance(value, enum.Enum):
+        return value.value
+    if isinstance(value, tuple):
+        return sorted(_canonical(v) for v in value)
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, Sort):
+        return str(value)
+    return value
+
+
 @dataclass(frozen=True)
 class TaskQuery:
+    """A listing's filters and sort. A filter that is None or () is not applied.
+
+    A new filter is a field here and an entry in the repository's LIST_FILTERS (plus its query
+    parameter in the route); cursors are bound to every field.
+    """
+
     status: Status = Status.all
     priorities: tuple[Priority, ...] = ()
     tags: tuple[str, ...] = ()
@@ -54,13 +70,13 @@ class TaskQuery:
     sort: Sort = field(default_factory=Sort)
 
     def fingerprint(self) -> list[object]:
-        """Everything a cursor is bound to (not the page size), in a canonical order."""
-        return [
-            self.status.value,
-            sorted(p.value for p in self.priorities),
-            sorted(self.tags),
-            self.q,
-            self.due_before.isoformat() if self.due_before else None,
-            self.due_after.isoformat() if self.due_after else None,
-            str(self.sort),
-        ]
+        """Everything a cursor is bound to (not the page size): every field, in a canonical form."""
+        return [_canonical(getattr(self, f.name)) for f in fields(self)]
+
+
+@dataclass(frozen=True)
+class After:
+    """Where a keyset page starts: right after this sort value and id (from a cursor)."""
+
+    sort_value: Any
+    task_id: int

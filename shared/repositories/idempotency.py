@@ -2,19 +2,30 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import timedelta
 from functools import cache
 from typing import Any
 
-from sqlalchemy import String, bindparam, delete, func, insert, select
+from sqlalchemy import String, bindparam, column, delete, func, insert, literal_column, select, true
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlmodel import Session
 
-from shared.models.idempotency import IDEMPOTENCY_TTL_HOURS, IdempotencyKey
+from shared.errors import IdempotencyInProgress
+from shared.models.idempotency import IdempotencyKey
+from shared.models.limits import IDEMPOTENCY_TTL_HOURS
+from shared.models.table import tasks
 from shared.models.task import TaskRecord
 from shared.repositories.tasks import insert_params, insert_shape, run, to_record
 
 keys = IdempotencyKey.__table__  # type: ignore[attr-defined]
 CLEANUP_BATCH = 20
+_LOCK_NOT_AVAILABLE = "55P03"
+_UNIQUE_VIOLATION = "23505"
+
+
+def _pgcode(error: Exception) -> str | None:
+    return getattr(getattr(error, "orig", None), "pgcode", None)
 
 
 @cache
@@ -46,30 +57,55 @@ def _insert_with_key(fields: tuple[str, ...], completed: bool) -> Any:
 
 def insert_task_with_key(
     session: Session, *, owner_id: str, values: dict[str, Any], key: str, request_hash: str
-) -> TaskRecord:
+) -> TaskRecord | None:
     """Create the task and claim the key in one atomic statement, storing the response snapshot.
 
-    A key already claimed makes the whole statement fail with a unique violation, so no task
-    is created; a few expired keys (anyone's) are swept in the same statement, so expiry
-    needs no scheduler of its own.
+    None when the key is already claimed: the whole statement fails with a unique violation, so
+    no task is created. IdempotencyInProgress when another request holds the key uncommitted
+    past the lock timeout. A few expired keys (anyone's) are swept in the same statement, so
+    expiry needs no scheduler of its own.
     """
     fields, completed, params = insert_params(owner_id, values)
     params.update(key=key, request_hash=request_hash)
-    return to_record(run(session, _insert_with_key(fields, completed), params).one())
+    try:
+        return to_record(run(session, _insert_with_key(fields, completed), params).one())
+    except IntegrityError as error:
+        if _pgcode(error) != _UNIQUE_VIOLATION:
+            raise
+        return None
+    except OperationalError as error:
+        if _pgcode(error) == _LOCK_NOT_AVAILABLE:
+            raise IdempotencyInProgress("a request with this Idempotency-Key is still being processed") from None
+        raise
 
 
-_FIND = select(keys.c.request_hash, keys.c.response, keys.c.expires_at > func.now()).where(
-    keys.c.user_id == bindparam("owner_id"), keys.c.key == bindparam("key")
+@dataclass(frozen=True)
+class ClaimedKey:
+    request_hash: str
+    task: TaskRecord  # the task as it was created, for the replay
+    live: bool
+
+
+# The snapshot (to_jsonb of the created row) read back as a row of the tasks table, so it becomes
+# a record through the table's own column types, like any task read.
+_snapshot = (
+    func.jsonb_populate_record(literal_column(f"NULL::{tasks.name}"), keys.c.response)
+    .table_valued(*(column(c.name, c.type) for c in tasks.c), name="snapshot")
+    .lateral()
+)
+_FIND = (
+    select(keys.c.request_hash, keys.c.expires_at > func.now(), *_snapshot.c)
+    .select_from(keys.join(_snapshot, true()))
+    .where(keys.c.user_id == bindparam("owner_id"), keys.c.key == bindparam("key"))
 )
 _DELETE_EXPIRED = delete(keys).where(
     keys.c.user_id == bindparam("owner_id"), keys.c.key == bindparam("key"), keys.c.expires_at <= func.now()
 )
 
 
-def find_key(session: Session, *, owner_id: str, key: str) -> tuple[str, dict[str, Any], bool] | None:
-    """(request hash, response snapshot, still live) of a claimed key."""
+def find_key(session: Session, *, owner_id: str, key: str) -> ClaimedKey | None:
     row = run(session, _FIND, {"owner_id": owner_id, "key": key}).one_or_none()
-    return None if row is None else (row[0], row[1], bool(row[2]))
+    return None if row is None else ClaimedKey(row[0], to_record(row[2:]), bool(row[1]))
 
 
 def delete_expired_key(session: Session, *, owner_id: str, key: str) -> None:

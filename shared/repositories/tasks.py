@@ -10,6 +10,9 @@ than PostgreSQL takes to run it.
 
 from __future__ import annotations
 
+import enum
+from collections.abc import Callable
+from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
@@ -36,10 +39,11 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlmodel import Session
 
-from shared.models.listing import SortField, Status, TaskQuery
-from shared.models.task import PRIORITY_RANK, Task, TaskRecord, TaskStats
+from shared.models.listing import After, Sort, SortField, Status, TaskQuery
+from shared.models.priority import PRIORITY_RANK
+from shared.models.table import tasks
+from shared.models.task import TaskRecord, TaskStats
 
-tasks = Task.__table__  # type: ignore[attr-defined]
 TOGGLE = "toggle"  # `completed=TOGGLE` flips the flag
 
 
@@ -119,14 +123,14 @@ def _update(fields: tuple[str, ...], completed: bool | str | None, guarded: bool
 
 
 def update_task(
-    session: Session, *, owner_id: str, task_id: int, values: dict[str, Any], versions: list[int] | None = None
+    session: Session, *, owner_id: str, task_id: int, values: dict[str, Any], versions: tuple[int, ...] | None = None
 ) -> TaskRecord | None:
     """Apply `values` (a `completed` entry may be True, False or TOGGLE). None when no row matched."""
     fields = tuple(sorted(k for k in values if k != "completed"))
     statement = _update(fields, values.get("completed"), versions is not None)
     params = {f"set_{k}": values[k] for k in fields} | {"task_id": task_id, "owner_id": owner_id}
     if versions is not None:
-        params["versions"] = versions
+        params["versions"] = list(versions)
     row = run(session, statement, params).one_or_none()
     return None if row is None else to_record(row)
 
@@ -135,10 +139,10 @@ _DELETE = delete(tasks).where(*_guarded(False)).returning(tasks.c.id)
 _DELETE_GUARDED = delete(tasks).where(*_guarded(True)).returning(tasks.c.id)
 
 
-def delete_task(session: Session, *, owner_id: str, task_id: int, versions: list[int] | None = None) -> bool:
+def delete_task(session: Session, *, owner_id: str, task_id: int, versions: tuple[int, ...] | None = None) -> bool:
     params: dict[str, Any] = {"task_id": task_id, "owner_id": owner_id}
     if versions is not None:
-        params["versions"] = versions
+        params["versions"] = list(versions)
     return run(session, _DELETE if versions is None else _DELETE_GUARDED, params).first() is not None
 
 
@@ -158,10 +162,6 @@ def _sort_key(field: SortField, descending: bool) -> Any:
     return tasks.c[field.value]
 
 
-def sort_key(query: TaskQuery) -> Any:
-    return _sort_key(query.sort.field, query.sort.descending)
-
-
 def cursor_value(task: TaskRecord, query: TaskQuery) -> Any:
     """The sort key of a task, as stored in a cursor (None stands for a missing due date)."""
     field = query.sort.field
@@ -172,28 +172,83 @@ def cursor_value(task: TaskRecord, query: TaskQuery) -> Any:
     return getattr(task, field.value)
 
 
+def _like(q: str) -> str:
+    return "%" + q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+
+
+@dataclass(frozen=True)
+class ListFilter:
+    """An optional filter of a listing, applied when its TaskQuery field is set (not None or ())."""
+
+    clause: ColumnElement[bool]
+    params: Callable[[Any], dict[str, Any]]
+
+
+_pattern = bindparam("pattern", type_=Text)
+# Keyed by the TaskQuery field each one reads.
+LIST_FILTERS = {
+    "priorities": ListFilter(
+        tasks.c.priority.in_(bindparam("priorities", expanding=True)), lambda v: {"priorities": list(v)}
+    ),
+    "tags": ListFilter(tasks.c.tags.contains(bindparam("tags", type_=ARRAY(Text))), lambda v: {"tags": list(v)}),
+    "q": ListFilter(
+        or_(tasks.c.title.ilike(_pattern, escape="\\"), tasks.c.description.ilike(_pattern, escape="\\")),
+        lambda v: {"pattern": _like(v)},
+    ),
+    "due_before": ListFilter(
+        tasks.c.due_at < bindparam("due_before", type_=tasks.c.due_at.type), lambda v: {"due_before": v}
+    ),
+    "due_after": ListFilter(
+        tasks.c.due_at > bindparam("due_after", type_=tasks.c.due_at.type), lambda v: {"due_after": v}
+    ),
+}
+_STATUS = {
+    Status.all: None,
+    Status.pending: tasks.c.completed.is_(false()),
+    Status.completed: tasks.c.completed.is_(true()),
+}
+
+
+class Start(enum.Enum):
+    """Where a page starts: at the beginning, after a sort value, or among the tasks with no due date."""
+
+    first = "first"
+    after_value = "after_value"
+    after_missing_due_date = "after_missing_due_date"
+
+
+@dataclass(frozen=True)
+class ListShape:
+    """Everything that decides a listing's SQL, not its parameter values: one statement per shape."""
+
+    status: Status
+    filters: frozenset[str]
+    sort: Sort
+    start: Start
+
+    @classmethod
+    def of(cls, query: TaskQuery, after: After | None) -> ListShape:
+        if after is None:
+            start = Start.first
+        elif after.sort_value is None and query.sort.field is SortField.due_at:
+            start = Start.after_missing_due_date
+        else:
+            start = Start.after_value
+        filters = frozenset(name for name in LIST_FILTERS if getattr(query, name) not in (None, ()))
+        return cls(query.status, filters, query.sort, start)
+
+
 @cache
-def _list(shape: tuple[Any, ...]) -> Any:
-    status, priorities, tags, q, before, after, field, descending, position = shape
+def _list(shape: ListShape) -> Any:
     clauses: list[ColumnElement[bool]] = [tasks.c.user_id == bindparam("owner_id")]
-    if status is Status.pending:
-        clauses.append(tasks.c.completed.is_(false()))
-    elif status is Status.completed:
-        clauses.append(tasks.c.completed.is_(true()))
-    if priorities:
-        clauses.append(tasks.c.priority.in_(bindparam("priorities", expanding=True)))
-    if tags:
-        clauses.append(tasks.c.tags.contains(bindparam("tags", type_=ARRAY(Text))))
-    if q:
-        pattern = bindparam("pattern", type_=Text)
-        clauses.append(or_(tasks.c.title.ilike(pattern, escape="\\"), tasks.c.description.ilike(pattern, escape="\\")))
-    if before:
-        clauses.append(tasks.c.due_at < bindparam("due_before", type_=tasks.c.due_at.type))
-    if after:
-        clauses.append(tasks.c.due_at > bindparam("due_after", type_=tasks.c.due_at.type))
-    key = _sort_key(field, descending)
-    if position is not None:
-        if position == "missing_due_date":
+    status = _STATUS[shape.status]
+    if status is not None:
+        clauses.append(status)
+    clauses += [LIST_FILTERS[name].clause for name in LIST_FILTERS if name in shape.filters]
+    descending = shape.sort.descending
+    key = _sort_key(shape.sort.field, descending)
+    if shape.start is not Start.first:
+        if shape.start is Start.after_missing_due_date:
             value: Any = _MINUS_INFINITY if descending else _INFINITY
         else:
             value = bindparam("after_value", type_=key.type)
@@ -204,33 +259,15 @@ def _list(shape: tuple[Any, ...]) -> Any:
 
 
 def list_tasks(
-    session: Session, *, owner_id: str, query: TaskQuery, after: tuple[Any, int] | None, limit: int
+    session: Session, *, owner_id: str, query: TaskQuery, after: After | None, limit: int
 ) -> list[TaskRecord]:
     """One keyset page: a range scan that starts right after `after`, never an offset."""
+    shape = ListShape.of(query, after)
     params: dict[str, Any] = {"owner_id": owner_id, "limit": limit}
-    position = None
     if after is not None:
-        value, params["after_id"] = after
-        position = "missing_due_date" if value is None and query.sort.field is SortField.due_at else "value"
-        params["after_value"] = value
-    if query.priorities:
-        params["priorities"] = list(query.priorities)
-    if query.tags:
-        params["tags"] = list(query.tags)
-    if query.q:
-        params["pattern"] = "%" + query.q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-    params["due_before"], params["due_after"] = query.due_before, query.due_after
-    shape = (
-        query.status,
-        bool(query.priorities),
-        bool(query.tags),
-        bool(query.q),
-        query.due_before is not None,
-        query.due_after is not None,
-        query.sort.field,
-        query.sort.descending,
-        position,
-    )
+        params.update(after_value=after.sort_value, after_id=after.task_id)
+    for name in shape.filters:
+        params.update(LIST_FILTERS[name].params(getattr(query, name)))
     return [to_record(row) for row in run(session, _list(shape), params)]
 
 

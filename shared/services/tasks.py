@@ -9,30 +9,21 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any, NoReturn
 
-from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlmodel import Session
 
 from shared.cursor import decode_cursor, encode_cursor
 from shared.errors import IdempotencyInProgress, IdempotencyKeyReused, NotFound, PreconditionFailed
 from shared.models.listing import TaskQuery
-from shared.models.task import (
-    ANY_ETAG,
-    PRIORITY_RANK,
-    TaskCreate,
-    TaskRecord,
-    TaskReplace,
-    TaskStats,
-    TaskUpdate,
-    version_in_etag,
-)
+from shared.models.task import TaskRecord, TaskStats
+from shared.models.task_input import TaskCreate, TaskReplace, TaskUpdate
 from shared.repositories import idempotency as keys_repo
 from shared.repositories import tasks as repo
 
-_LOCK_NOT_AVAILABLE = "55P03"
-_UNIQUE_VIOLATION = "23505"
+# The versions a conditional write accepts (the task must still have one of them); None when
+# the write is unconditional.
+Versions = tuple[int, ...] | None
 
 
 @dataclass(frozen=True)
@@ -60,27 +51,10 @@ def _check_id(task_id: int) -> None:
         raise _not_found(task_id)
 
 
-def _pgcode(error: Exception) -> str | None:
-    return getattr(getattr(error, "orig", None), "pgcode", None)
-
-
 def request_hash(body: Any) -> str:
     """Same JSON value, same hash: key order and whitespace do not matter."""
     canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256(canonical.encode()).hexdigest()
-
-
-_RANK_TO_PRIORITY = {rank: priority for priority, rank in PRIORITY_RANK.items()}
-_SNAPSHOT_TIMES = ("completed_at", "due_at", "created_at", "updated_at")
-
-
-def _snapshot_to_task(snapshot: dict[str, Any]) -> TaskRecord:
-    """The task row stored with the key (to_jsonb of the inserted row), as it was then."""
-    values = {**snapshot, "priority": _RANK_TO_PRIORITY[snapshot["priority"]]}
-    for name in _SNAPSHOT_TIMES:
-        if values[name] is not None:
-            values[name] = datetime.fromisoformat(values[name])
-    return TaskRecord(**values)
 
 
 def create_task(
@@ -96,28 +70,20 @@ def create_task(
         return Created(repo.insert_task(session, owner_id=owner_id, values=values), replayed=False)
     assert body_hash is not None
     for _ in range(3):
-        try:
-            task = keys_repo.insert_task_with_key(
-                session, owner_id=owner_id, values=values, key=idempotency_key, request_hash=body_hash
-            )
+        task = keys_repo.insert_task_with_key(
+            session, owner_id=owner_id, values=values, key=idempotency_key, request_hash=body_hash
+        )
+        if task is not None:
             return Created(task, replayed=False)
-        except IntegrityError as error:
-            if _pgcode(error) != _UNIQUE_VIOLATION:
-                raise
-        except OperationalError as error:
-            if _pgcode(error) == _LOCK_NOT_AVAILABLE:
-                raise IdempotencyInProgress("a request with this Idempotency-Key is still being processed") from None
-            raise
         found = keys_repo.find_key(session, owner_id=owner_id, key=idempotency_key)
         if found is None:
             continue  # swept between the two statements: claim it again
-        stored_hash, snapshot, live = found
-        if not live:
+        if not found.live:
             keys_repo.delete_expired_key(session, owner_id=owner_id, key=idempotency_key)
             continue
-        if stored_hash != body_hash:
+        if found.request_hash != body_hash:
             raise IdempotencyKeyReused("this Idempotency-Key was used with a different request body")
-        return Created(_snapshot_to_task(snapshot), replayed=True)
+        return Created(found.task, replayed=True)
     raise IdempotencyInProgress("a request with this Idempotency-Key is still being processed")
 
 
@@ -144,57 +110,46 @@ def list_tasks(
     return Page(items, next_cursor)
 
 
-def _versions(task_id: int, if_match: list[str] | None) -> list[int] | None:
-    """The row versions an If-Match list accepts; None when any existing version will do."""
-    if if_match is None or ANY_ETAG in if_match:
-        return None
-    return [v for v in (version_in_etag(tag, task_id) for tag in if_match) if v is not None]
-
-
-def _write(
-    session: Session, *, owner_id: str, task_id: int, values: dict[str, Any], if_match: list[str] | None
-) -> TaskRecord:
+def _write(session: Session, *, owner_id: str, task_id: int, values: dict[str, Any], versions: Versions) -> TaskRecord:
     _check_id(task_id)
-    task = repo.update_task(
-        session, owner_id=owner_id, task_id=task_id, values=values, versions=_versions(task_id, if_match)
-    )
+    task = repo.update_task(session, owner_id=owner_id, task_id=task_id, values=values, versions=versions)
     if task is None:
-        _raise_missing_or_stale(session, owner_id=owner_id, task_id=task_id, if_match=if_match)
+        _raise_missing_or_stale(session, owner_id=owner_id, task_id=task_id, versions=versions)
     return task
 
 
-def _raise_missing_or_stale(session: Session, *, owner_id: str, task_id: int, if_match: list[str] | None) -> NoReturn:
+def _raise_missing_or_stale(session: Session, *, owner_id: str, task_id: int, versions: Versions) -> NoReturn:
     # Only on the failure path: tell "not yours / gone" (404) from "changed since you read it" (412).
-    if if_match is None or repo.task_version(session, owner_id=owner_id, task_id=task_id) is None:
+    if versions is None or repo.task_version(session, owner_id=owner_id, task_id=task_id) is None:
         raise _not_found(task_id)
     raise PreconditionFailed("the task has changed since the ETag in If-Match was issued")
 
 
 def replace_task(
-    session: Session, *, owner_id: str, task_id: int, task_in: TaskReplace, if_match: list[str] | None = None
+    session: Session, *, owner_id: str, task_id: int, task_in: TaskReplace, versions: Versions = None
 ) -> TaskRecord:
-    return _write(session, owner_id=owner_id, task_id=task_id, values=task_in.model_dump(), if_match=if_match)
+    return _write(session, owner_id=owner_id, task_id=task_id, values=task_in.model_dump(), versions=versions)
 
 
 def update_task(
-    session: Session, *, owner_id: str, task_id: int, task_in: TaskUpdate, if_match: list[str] | None = None
+    session: Session, *, owner_id: str, task_id: int, task_in: TaskUpdate, versions: Versions = None
 ) -> TaskRecord:
     values = task_in.model_dump(exclude_unset=True)
-    return _write(session, owner_id=owner_id, task_id=task_id, values=values, if_match=if_match)
+    return _write(session, owner_id=owner_id, task_id=task_id, values=values, versions=versions)
 
 
 def complete_task(
-    session: Session, *, owner_id: str, task_id: int, completed: bool | None, if_match: list[str] | None = None
+    session: Session, *, owner_id: str, task_id: int, completed: bool | None, versions: Versions = None
 ) -> TaskRecord:
     """`completed=None` toggles; True or False sets."""
     value = repo.TOGGLE if completed is None else completed
-    return _write(session, owner_id=owner_id, task_id=task_id, values={"completed": value}, if_match=if_match)
+    return _write(session, owner_id=owner_id, task_id=task_id, values={"completed": value}, versions=versions)
 
 
-def delete_task(session: Session, *, owner_id: str, task_id: int, if_match: list[str] | None = None) -> None:
+def delete_task(session: Session, *, owner_id: str, task_id: int, versions: Versions = None) -> None:
     _check_id(task_id)
-    if not repo.delete_task(session, owner_id=owner_id, task_id=task_id, versions=_versions(task_id, if_match)):
-        _raise_missing_or_stale(session, owner_id=owner_id, task_id=task_id, if_match=if_match)
+    if not repo.delete_task(session, owner_id=owner_id, task_id=task_id, versions=versions):
+        _raise_missing_or_stale(session, owner_id=owner_id, task_id=task_id, versions=versions)
 
 
 def task_stats(session: Session, *, owner_id: str) -> TaskStats:

@@ -17,7 +17,8 @@ import pytest
 from sqlalchemy import Engine, create_engine, event, text
 
 from shared.config import normalize_database_url
-from shared.models.listing import LIST_LIMIT_DEFAULT, SORT_VALUES, Sort, Status, TaskQuery
+from shared.models.limits import LIST_LIMIT_DEFAULT
+from shared.models.listing import SORT_VALUES, After, Sort, Status, TaskQuery
 from shared.repositories import tasks as repo
 
 USERS = 200
@@ -88,7 +89,7 @@ def seeded_users(engine: Engine) -> Iterator[list[str]]:
         connection.execute(text("DELETE FROM tasks WHERE user_id LIKE :pattern"), {"pattern": prefix + "%"})
 
 
-def page_statement(owner_id: str, query: TaskQuery, after: tuple[Any, int] | None) -> tuple[Any, dict[str, Any] | None]:
+def page_statement(owner_id: str, query: TaskQuery, after: After | None) -> tuple[Any, dict[str, Any] | None]:
     session = CapturingSession()
     repo.list_tasks(session, owner_id=owner_id, query=query, after=after, limit=PAGE)  # type: ignore[arg-type]
     [statement] = session.statements
@@ -167,7 +168,7 @@ def test_a_later_page_of_every_sort_starts_in_the_index_at_the_cursor(engine, se
     assert rows_touched(scan) < MAX_ROWS_TOUCHED
 
 
-def middle_position(engine: Engine, owner: str, query: TaskQuery) -> tuple[Any, int]:
+def middle_position(engine: Engine, owner: str, query: TaskQuery) -> After:
     """The cursor position (sort value, id) of the user's 600th task in this order, as the service stores it."""
     from sqlalchemy.orm import Session
 
@@ -177,7 +178,7 @@ def middle_position(engine: Engine, owner: str, query: TaskQuery) -> tuple[Any, 
     if query.sort.field.value == "due_at":
         assert last.due_at is not None  # 80% of tasks have a due date, and those come first
     assert last.id is not None
-    return repo.cursor_value(last, query), last.id
+    return After(repo.cursor_value(last, query), last.id)
 
 
 def test_a_filtered_page_still_scans_only_the_users_slice(engine, seeded_users):

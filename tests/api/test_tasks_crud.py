@@ -7,15 +7,11 @@ from typing import Any
 
 import pytest
 
+from shared.models.task_input import READ_ONLY_FIELDS, TaskCreate
+
 TIMESTAMP = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$")
-DEFAULTS = {
-    "description": None,
-    "completed": False,
-    "completed_at": None,
-    "priority": "medium",
-    "due_at": None,
-    "tags": [],
-}
+# What a create with only a title stores: every editable field at the model's default.
+DEFAULTS = {k: v for k, v in TaskCreate(title="-").model_dump(mode="json").items() if k != "title"}
 FULL = {
     "title": "write report",
     "description": "quarterly\nnumbers",
@@ -33,7 +29,7 @@ def server_fields(body: dict[str, Any]) -> dict[str, Any]:
     assert TIMESTAMP.match(body["updated_at"]), body["updated_at"]
     if body["completed_at"] is not None:
         assert TIMESTAMP.match(body["completed_at"]), body["completed_at"]
-    return {k: body[k] for k in ("id", "created_at", "updated_at", "completed_at")}
+    return {k: body[k] for k in READ_ONLY_FIELDS - {"user_id"}}
 
 
 def etag_pattern(task_id: int) -> re.Pattern[str]:
@@ -58,7 +54,7 @@ def test_post_with_every_field_stores_them_all(alice):
     body = response.json()
     server = server_fields(body)
     assert server["completed_at"] is not None
-    assert body == {**FULL, **server, "user_id": alice.user_id}
+    assert body == {**DEFAULTS, **FULL, **server, "user_id": alice.user_id}
 
 
 def test_get_one_returns_the_same_task_and_etag_as_post(alice):
@@ -89,7 +85,7 @@ def test_put_replaces_every_field(alice):
     response = alice.request("PUT", f"/{task['id']}", json=FULL)
     assert response.status_code == 200
     body = response.json()
-    assert body == {**FULL, **server_fields(body), "user_id": alice.user_id}
+    assert body == {**DEFAULTS, **FULL, **server_fields(body), "user_id": alice.user_id}
     assert body["id"] == task["id"] and body["created_at"] == task["created_at"]
     assert body["completed_at"] is not None
     assert etag_pattern(task["id"]).match(response.headers["etag"])

@@ -10,16 +10,17 @@ from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, create_engine, inspect, text
+from sqlalchemy import CheckConstraint, Engine, create_engine, inspect, text
 from sqlalchemy.engine import make_url
 from sqlmodel import SQLModel
 
 import shared.models.idempotency  # noqa: F401  (registers the table)
-import shared.models.task  # noqa: F401
+import shared.models.sync_state  # noqa: F401
+import shared.models.table  # noqa: F401
 from shared.config import normalize_database_url
 from tests.support.database import alembic_config
 
-APP_TABLES = {"tasks", "idempotency_keys"}
+APP_TABLES = {"tasks", "idempotency_keys", "lists", "sync_state"}
 
 
 @pytest.fixture
@@ -131,8 +132,11 @@ def test_the_migrated_schema_has_every_index_the_models_declare(scratch_url, scr
 
 def test_the_migrated_schema_enforces_the_models_check_constraints(scratch_url, scratch_engine):
     command.upgrade(alembic_config(scratch_url), "head")
-    names = {c["name"] for c in inspect(scratch_engine).get_check_constraints("tasks")}
-    assert names == {"tasks_priority_range", "tasks_title_length", "tasks_tags_count"}
+    inspector = inspect(scratch_engine)
+    for table in SQLModel.metadata.sorted_tables:
+        declared = {c.name for c in table.constraints if isinstance(c, CheckConstraint)}
+        assert {c["name"] for c in inspector.get_check_constraints(table.name)} == declared, table.name
+    assert "tasks_title_length" in {c.name for c in SQLModel.metadata.tables["tasks"].constraints}
 
 
 def test_the_offline_sql_of_every_migration_renders(scratch_url, capsys):

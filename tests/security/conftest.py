@@ -2,16 +2,6 @@
 
 from __future__ import annotations
 
-TASK_FIELDS = {
-    "id",
-    "user_id",
-    "title",
-    "description",
-    "completed",
-    "completed_at",
-    "priority",
-    "due_at",
-    "tags",
-    "created_at",
-    "updated_at",
-}
+from shared.models.task import PUBLIC_FIELDS
+
+TASK_FIELDS = set(PUBLIC_FIELDS)

@@ -9,27 +9,21 @@ from pydantic import AfterValidator
 
 from functions.api.deps import CurrentOwner, CursorKey, IfMatch, IfNoneMatch, TaskId, UserId, parse_etags, run_db
 from functions.api.problems import problem_responses
-from shared.models.idempotency import IDEMPOTENCY_KEY_MAX
-from shared.models.listing import LIST_LIMIT_DEFAULT, LIST_LIMIT_MAX, SORT_VALUES, Sort, Status, TaskQuery
-from shared.models.task import (
-    ANY_ETAG,
-    CONTROL_CHARS,
+from shared.models.etag import ANY_ETAG, etag_of, version_in_etag
+from shared.models.limits import (
+    CURSOR_MAX,
+    IDEMPOTENCY_KEY_MAX,
+    LIST_LIMIT_DEFAULT,
+    LIST_LIMIT_MAX,
+    SEARCH_MAX,
     TAGS_MAX,
-    Priority,
-    Tag,
-    TaskCompletion,
-    TaskCreate,
-    TaskPublic,
-    TaskRecord,
-    TaskReplace,
-    TaskStats,
-    TaskUpdate,
-    UtcDatetime,
-    etag_of,
-    normalize_tag,
-    task_json,
-    tasks_json,
 )
+from shared.models.listing import SORT_VALUES, Sort, Status, TaskQuery
+from shared.models.priority import Priority
+from shared.models.task import TaskPublic, TaskRecord, TaskStats, task_json, tasks_json
+from shared.models.task_input import TaskCompletion, TaskCreate, TaskReplace, TaskUpdate
+from shared.models.text import NO_CONTROL_CHARS, Tag, normalize_tags, visible
+from shared.models.times import UtcDatetime
 from shared.services import tasks
 
 router = APIRouter(prefix="/api/{user_id}/tasks", tags=["tasks"], responses=problem_responses(401, 403, 413, 422, 503))
@@ -41,19 +35,15 @@ SortValue = Literal[
 assert set(get_args(SortValue)) == set(SORT_VALUES)
 
 
-def _visible(value: str | None) -> str | None:
-    if value is not None and CONTROL_CHARS.search(value):
-        raise ValueError("must not contain control characters")
-    return value
+def _versions(task_id: int, if_match: str | None) -> tuple[int, ...] | None:
+    """The task versions an If-Match header accepts; None when any will do (no header, or `*`).
 
-
-def _tags(values: list[str]) -> list[str]:
-    return list(dict.fromkeys(normalize_tag(v) for v in values))
-
-
-def _strong(if_match: str | None) -> list[str] | None:
-    """If-Match compares strongly: weak tags never match."""
-    return parse_etags(if_match, weak_matches=False)
+    If-Match compares strongly: weak tags never match.
+    """
+    tags = parse_etags(if_match, weak_matches=False)
+    if tags is None or ANY_ETAG in tags:
+        return None
+    return tuple(v for v in (version_in_etag(tag, task_id) for tag in tags) if v is not None)
 
 
 # Routes return ready-made responses, serialised once straight from the records, not validated
@@ -68,7 +58,7 @@ def _task_response(task: TaskRecord, status_code: int = 200, headers: dict[str, 
 @router.get("/stats", response_model=TaskStats, operation_id="taskStats")
 async def task_stats(user_id: UserId, owner: CurrentOwner) -> Response:
     """Count the caller's tasks: total, pending, completed and overdue (not completed, due date passed)."""
-    stats = await run_db(tasks.task_stats, owner_id=owner)
+    stats = await run_db(lambda s: tasks.task_stats(s, owner_id=owner))
     return Response(stats.model_dump_json(), media_type=JSON)
 
 
@@ -98,17 +88,17 @@ async def list_tasks(
     tag: Annotated[
         list[Tag],
         Query(description="Tasks carrying all of these tags (repeatable).", max_length=TAGS_MAX),
-        AfterValidator(_tags),
+        AfterValidator(normalize_tags),
     ] = [],  # noqa: B006
     q: Annotated[
         str | None,
         Query(
             min_length=1,
-            max_length=255,
-            pattern=r"^[^\x00-\x1f\x7f]*$",
+            max_length=SEARCH_MAX,
+            pattern=NO_CONTROL_CHARS,
             description="Case-insensitive substring of title or description.",
         ),
-        AfterValidator(_visible),
+        AfterValidator(visible),
     ] = None,
     due_before: Annotated[UtcDatetime | None, Query(description="Due strictly before this RFC 3339 time.")] = None,
     due_after: Annotated[UtcDatetime | None, Query(description="Due strictly after this RFC 3339 time.")] = None,
@@ -117,7 +107,7 @@ async def list_tasks(
     ] = "created_at",
     limit: Annotated[int, Query(ge=1, le=LIST_LIMIT_MAX, description="Page size.")] = LIST_LIMIT_DEFAULT,
     cursor: Annotated[
-        str | None, Query(max_length=1024, description="Opaque cursor from the previous page's Link header.")
+        str | None, Query(max_length=CURSOR_MAX, description="Opaque cursor from the previous page's Link header.")
     ] = None,
 ) -> Response:
     """List the caller's tasks, filtered and sorted, one keyset page at a time."""
@@ -130,7 +120,9 @@ async def list_tasks(
         due_after=due_after,
         sort=Sort.parse(sort),
     )
-    page = await run_db(tasks.list_tasks, owner_id=owner, query=query, cursor=cursor, limit=limit, cursor_key=key)
+    page = await run_db(
+        lambda s: tasks.list_tasks(s, owner_id=owner, query=query, cursor=cursor, limit=limit, cursor_key=key)
+    )
     headers = {}
     if page.next_cursor is not None:
         headers["Link"] = f'<{request.url.include_query_params(cursor=page.next_cursor)}>; rel="next"'
@@ -182,11 +174,9 @@ async def create_task(
     """Create a task for the caller."""
     body_hash = tasks.request_hash(await request.json()) if idempotency_key is not None else None
     created = await run_db(
-        tasks.create_task,
-        owner_id=owner,
-        task_in=task_in,
-        idempotency_key=idempotency_key,
-        body_hash=body_hash,
+        lambda s: tasks.create_task(
+            s, owner_id=owner, task_in=task_in, idempotency_key=idempotency_key, body_hash=body_hash
+        )
     )
     headers = {"Location": f"/api/{owner}/tasks/{created.task.id}"}
     if created.replayed:
@@ -208,7 +198,7 @@ async def read_task(
     task_id: TaskId, user_id: UserId, owner: CurrentOwner, if_none_match: IfNoneMatch = None
 ) -> Response:
     """Get one of the caller's tasks."""
-    task = await run_db(tasks.get_task, owner_id=owner, task_id=task_id)
+    task = await run_db(lambda s: tasks.get_task(s, owner_id=owner, task_id=task_id))
     etag = etag_of(task)
     current = parse_etags(if_none_match, weak_matches=True)
     if current is not None and (ANY_ETAG in current or etag in current):
@@ -221,8 +211,9 @@ async def replace_task(
     task_id: TaskId, user_id: UserId, owner: CurrentOwner, task_in: TaskReplace, if_match: IfMatch = None
 ) -> Response:
     """Replace every editable field of a task; omitted optional fields go back to their defaults."""
+    versions = _versions(task_id, if_match)
     task = await run_db(
-        tasks.replace_task, owner_id=owner, task_id=task_id, task_in=task_in, if_match=_strong(if_match)
+        lambda s: tasks.replace_task(s, owner_id=owner, task_id=task_id, task_in=task_in, versions=versions)
     )
     return _task_response(task)
 
@@ -232,7 +223,10 @@ async def update_task(
     task_id: TaskId, user_id: UserId, owner: CurrentOwner, task_in: TaskUpdate, if_match: IfMatch = None
 ) -> Response:
     """Change only the fields sent."""
-    task = await run_db(tasks.update_task, owner_id=owner, task_id=task_id, task_in=task_in, if_match=_strong(if_match))
+    versions = _versions(task_id, if_match)
+    task = await run_db(
+        lambda s: tasks.update_task(s, owner_id=owner, task_id=task_id, task_in=task_in, versions=versions)
+    )
     return _task_response(task)
 
 
@@ -250,8 +244,9 @@ async def complete_task(
 ) -> Response:
     """Toggle a task's completion, or set it."""
     completed = completion.completed if completion is not None else None
+    versions = _versions(task_id, if_match)
     task = await run_db(
-        tasks.complete_task, owner_id=owner, task_id=task_id, completed=completed, if_match=_strong(if_match)
+        lambda s: tasks.complete_task(s, owner_id=owner, task_id=task_id, completed=completed, versions=versions)
     )
     return _task_response(task)
 
@@ -261,5 +256,6 @@ async def complete_task(
 )
 async def delete_task(task_id: TaskId, user_id: UserId, owner: CurrentOwner, if_match: IfMatch = None) -> Response:
     """Delete one of the caller's tasks."""
-    await run_db(tasks.delete_task, owner_id=owner, task_id=task_id, if_match=_strong(if_match))
+    versions = _versions(task_id, if_match)
+    await run_db(lambda s: tasks.delete_task(s, owner_id=owner, task_id=task_id, versions=versions))
     return Response(status_code=204)

@@ -1,0 +1,21 @@
+"""Every limit, said once: validation, the table's constraints, the OpenAPI document and the tests read them."""
+
+from __future__ import annotations
+
+TITLE_MAX = 255
+DESCRIPTION_MAX = 1000
+TAGS_MAX = 20
+TAG_MAX = 50
+# A user id is a token's subject: the auth check, the path parameter and the columns share it.
+USER_ID_MAX = 255
+LIST_NAME_MAX = 100
+TIMEZONE_MAX = 64  # an IANA zone name
+RECURRENCE_MAX = 500  # an RRULE value
+
+SEARCH_MAX = 255  # a listing's `q`
+CURSOR_MAX = 1024
+LIST_LIMIT_DEFAULT = 100
+LIST_LIMIT_MAX = 200
+
+IDEMPOTENCY_KEY_MAX = 255
+IDEMPOTENCY_TTL_HOURS = 24
