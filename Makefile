@@ -19,6 +19,7 @@ $(STAMP): requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet --require-hashes -r requirements-dev.txt
+	bash scripts/ensure_locale.sh
 	touch $(STAMP)
 
 lock: $(STAMP) ## recompile requirements-dev.txt (pinned, hashed) from requirements-dev.in and requirements.txt
