@@ -131,8 +131,8 @@ async def _domain_error(request: Request, exc: Exception) -> Response:
         # Only the cause's type is logged: a driver message can hold SQL or connection details.
         request_id = getattr(request.state, "request_id", "-")
         cause = getattr(exc.__cause__, "orig", None) or exc.__cause__
-        line = {"request_id": request_id, "event": exc.slug, "error": type(cause).__name__ if cause else None}
-        logger.warning(json.dumps(line), extra={"request_id": request_id})
+        error = type(cause).__name__ if cause else None
+        logger.warning("%s (%s)", exc.slug, error, extra={"request_id": request_id, "event": exc.slug, "error": error})
     return problem(request, exc.status, exc.detail, slug=exc.slug, title=exc.title, headers=exc.headers)
 
 
