@@ -120,7 +120,8 @@ def main() -> int:
 
         arch = lambda_arch()
         build_dir = REPO / ".aws-sam" / "local" / arch
-        subprocess.run(["bash", str(REPO / "scripts" / "build.sh"), "--arch", arch, "--build-dir", str(build_dir)], check=True)
+        build = ["bash", str(REPO / "scripts" / "build.sh"), "--arch", arch, "--build-dir", str(build_dir)]
+        subprocess.run(build, check=True)
 
         engine = Engine()
         engine.start()
@@ -161,7 +162,8 @@ def main() -> int:
         # Its own session: Ctrl-C reaches this process only, which then stops sam first.
         sam = subprocess.Popen(engine.in_namespace(command), env=engine.env, start_new_session=True)
         started.append(lambda: _stop_pid(sam.pid, 30) if sam is not None else None)
-        started.append(Forwarder(Endpoint(f"127.0.0.1:{args.port}"), Endpoint(f"127.0.0.1:{SAM_PORT_IN_NAMESPACE}", engine.netns)).close)
+        sam_in_namespace = Endpoint(f"127.0.0.1:{SAM_PORT_IN_NAMESPACE}", engine.netns)
+        started.append(Forwarder(Endpoint(f"127.0.0.1:{args.port}"), sam_in_namespace).close)
 
         base = f"http://127.0.0.1:{args.port}"
         wait_ready(f"{base}/health", sam, stop, timeout=300)
