@@ -134,8 +134,9 @@ class Engine:
             sys.exit(f"error: another run uses the local engine ({self.state_dir}); stop it first")
         self._stop_stale_dockerd()
         # unshare execs sleep inside the new namespace: the holder's pid is the namespace's anchor.
-        self.holder = subprocess.Popen(["unshare", "--net", "--", "sleep", "infinity"])
-        time.sleep(0.05)
+        # Own sessions (here and for dockerd): a Ctrl-C reaches the caller, which stops them in order.
+        self.holder = subprocess.Popen(["unshare", "--net", "--", "sleep", "infinity"], start_new_session=True)
+        self._wait_for_own_namespace()
         subprocess.run(self.in_namespace(["ip", "link", "set", "lo", "up"]), check=True)
         log_file = open(self.log_path, "ab")  # noqa: SIM115 (dockerd writes it until it stops)
         command = [
@@ -151,7 +152,9 @@ class Engine:
             "--log-level=warn",
         ]
         # nsenter execs dockerd after entering the namespace: the pid is dockerd's own.
-        self.dockerd = subprocess.Popen(self.in_namespace(command), stdout=log_file, stderr=log_file)
+        self.dockerd = subprocess.Popen(
+            self.in_namespace(command), stdout=log_file, stderr=log_file, start_new_session=True
+        )
         log_file.close()
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
@@ -164,6 +167,22 @@ class Engine:
             time.sleep(0.3)
         self.stop()
         sys.exit(f"error: dockerd did not answer within 60 s; see {self.log_path}")
+
+    def _wait_for_own_namespace(self) -> None:
+        """Until unshare has switched, the holder's namespace is still the host's: never start
+        dockerd (which makes a bridge) before the namespace is a different one."""
+        host = os.stat("/proc/self/ns/net").st_ino
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            assert self.holder is not None
+            if self.holder.poll() is not None:
+                sys.exit("error: unshare --net failed (root is needed for sam local's engine)")
+            with contextlib.suppress(OSError):
+                if os.stat(self.netns).st_ino != host:
+                    return
+            time.sleep(0.02)
+        self.stop()
+        sys.exit("error: the engine's network namespace did not come up")
 
     def _stop_stale_dockerd(self) -> None:
         """A dockerd left by a run that was killed outright: ours only if it runs on our data root."""
