@@ -31,7 +31,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from scripts import devdb  # noqa: E402
-from scripts.local_engine import Engine, _stop_pid, ensure_base_image, lambda_arch, log  # noqa: E402
+from scripts.local_engine import Engine, _stop_pid, die_with_parent, ensure_base_image, lambda_arch, log  # noqa: E402
 from scripts.nsforward import Endpoint, Forwarder  # noqa: E402
 
 REPO = devdb.REPO
@@ -160,7 +160,9 @@ def main() -> int:
         if args.log_file:
             command += ["--log-file", args.log_file]
         # Its own session: Ctrl-C reaches this process only, which then stops sam first.
-        sam = subprocess.Popen(engine.in_namespace(command), env=engine.env, start_new_session=True)
+        sam = subprocess.Popen(
+            engine.in_namespace(command), env=engine.env, start_new_session=True, preexec_fn=die_with_parent
+        )
         started.append(lambda: _stop_pid(sam.pid, 30) if sam is not None else None)
         sam_in_namespace = Endpoint(f"127.0.0.1:{SAM_PORT_IN_NAMESPACE}", engine.netns)
         started.append(Forwarder(Endpoint(f"127.0.0.1:{args.port}"), sam_in_namespace).close)

@@ -13,6 +13,7 @@ this machine's architecture exists, stop the engine)
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import fcntl
 import os
 import shutil
@@ -72,6 +73,12 @@ def ensure_packages() -> None:
 
 def _which(tool: str) -> str | None:
     return shutil.which(tool, path=f"{os.environ.get('PATH', '')}:/usr/sbin:/sbin")
+
+
+def die_with_parent() -> None:
+    """preexec_fn: the kernel sends SIGTERM to the child if this process is killed outright
+    (PR_SET_PDEATHSIG, kept across exec), so nothing outlives a `kill -9` of the caller."""
+    ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)
 
 
 def _alive(pid: int) -> bool:
@@ -135,7 +142,9 @@ class Engine:
         self._stop_stale_dockerd()
         # unshare execs sleep inside the new namespace: the holder's pid is the namespace's anchor.
         # Own sessions (here and for dockerd): a Ctrl-C reaches the caller, which stops them in order.
-        self.holder = subprocess.Popen(["unshare", "--net", "--", "sleep", "infinity"], start_new_session=True)
+        self.holder = subprocess.Popen(
+            ["unshare", "--net", "--", "sleep", "infinity"], start_new_session=True, preexec_fn=die_with_parent
+        )
         self._wait_for_own_namespace()
         subprocess.run(self.in_namespace(["ip", "link", "set", "lo", "up"]), check=True)
         log_file = open(self.log_path, "ab")  # noqa: SIM115 (dockerd writes it until it stops)
@@ -153,7 +162,11 @@ class Engine:
         ]
         # nsenter execs dockerd after entering the namespace: the pid is dockerd's own.
         self.dockerd = subprocess.Popen(
-            self.in_namespace(command), stdout=log_file, stderr=log_file, start_new_session=True
+            self.in_namespace(command),
+            stdout=log_file,
+            stderr=log_file,
+            start_new_session=True,
+            preexec_fn=die_with_parent,
         )
         log_file.close()
         deadline = time.monotonic() + 60
