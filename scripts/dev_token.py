@@ -22,6 +22,8 @@ def use_local_api_secret() -> None:
     if os.environ.get("AUTH_JWT_SECRET") or os.environ.get("AUTH_JWKS_URL") or not state.exists():
         return
     running = json.loads(state.read_text())
+    if "secret_file" not in running:  # that run was given its AUTH_JWT_SECRET: the caller has it
+        return
     try:
         os.kill(running["pid"], 0)
     except ProcessLookupError:

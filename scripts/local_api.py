@@ -116,7 +116,9 @@ def main() -> int:
             url = devdb.url_of(server)
         migrate(url)
         log("database migrated")
+        # make token signs with the generated secret only: one given by the caller stays the caller's.
         secret = os.environ.get("AUTH_JWT_SECRET") or generated_secret()
+        running = {"pid": os.getpid()} if os.environ.get("AUTH_JWT_SECRET") else {"secret_file": str(SECRET_FILE)}
 
         arch = lambda_arch()
         build_dir = REPO / ".aws-sam" / "local" / arch
@@ -171,7 +173,7 @@ def main() -> int:
         wait_ready(f"{base}/health", sam, stop, timeout=300)
         if args.ready_file:
             Path(args.ready_file).write_text(json.dumps({"url": base, "image": image, "official_image": official}))
-        STATE_FILE.write_text(json.dumps({"pid": os.getpid(), "url": base, "secret_file": str(SECRET_FILE)}))
+        STATE_FILE.write_text(json.dumps({**running, "pid": os.getpid(), "url": base}))
         started.append(lambda: STATE_FILE.unlink(missing_ok=True))
         print(
             f"\nTasks API through sam local start-api on {base}  (APP_ENV=dev, {arch}, image {image})\n"
@@ -185,7 +187,7 @@ def main() -> int:
                 log(f"sam local start-api exited ({sam.returncode})")
                 return 1
         return 0
-    except (RuntimeError, subprocess.CalledProcessError) as error:
+    except (RuntimeError, OSError, subprocess.CalledProcessError) as error:
         log(f"error: {error}")
         return 1
     finally:
