@@ -10,6 +10,9 @@ from typing import Any, Literal, cast
 from pydantic import SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+# The front end's development server (Next.js), allowed by default in local runs as the SAM
+# template's AllowedOrigins allows it when deployed.
+LOCAL_CORS_ORIGIN = "http://localhost:3000"
 # Used only when APP_ENV is local or test and no auth setting is given, so `make run` and
 # `make token` work out of the box. Never accepted anywhere else.
 DEVELOPMENT_JWT_SECRET = "local-development-secret-do-not-use-in-production"  # noqa: S105 (public on purpose)
@@ -50,7 +53,7 @@ class Settings(BaseSettings):
     auth_leeway_seconds: int = 30
 
     cursor_secret: SecretStr | None = None
-    cors_allow_origins: str = ""
+    cors_allow_origins: str | None = None
     port: int = 8000
     log_level: str = "INFO"
 
@@ -126,6 +129,10 @@ class Settings(BaseSettings):
 
     @property
     def cors_origins(self) -> list[str]:
+        """Origins the app itself allows. Unset: the front end's dev server in local runs; none
+        elsewhere (deployed, API Gateway answers CORS; tests set what they test)."""
+        if self.cors_allow_origins is None:
+            return [LOCAL_CORS_ORIGIN] if self.app_env == "local" else []
         return [o.strip() for o in self.cors_allow_origins.split(",") if o.strip()]
 
 
