@@ -26,19 +26,28 @@ REPO = CLIENTS.parents[1]
 NODE_MODULES = CLIENTS / "node_modules"
 
 
+_handed_out: set[int] = set()
+
+
 def free_port() -> int:
-    """A free loopback port: from TEST_PORTS ("8130-8149") when set, else one the OS picks."""
+    """A free loopback port, never the same twice in a run: from TEST_PORTS ("8130-8149") when
+    set, else one the OS picks."""
     spec = os.environ.get("TEST_PORTS", "")
     low, _, high = spec.partition("-")
-    candidates = range(int(low), int(high or low) + 1) if low else [0]
+    candidates = range(int(low), int(high or low) + 1) if low else [0] * 20
     for candidate in candidates:
+        if candidate in _handed_out:
+            continue
         with socket.socket() as probe:
             try:
                 probe.bind(("127.0.0.1", candidate))
             except OSError:
                 continue
-            return int(probe.getsockname()[1])
-    raise RuntimeError(f"no free port in TEST_PORTS={spec}")
+            port = int(probe.getsockname()[1])
+        if port not in _handed_out:
+            _handed_out.add(port)
+            return port
+    raise RuntimeError(f"no free port left (TEST_PORTS={spec!r})")
 
 
 @pytest.fixture(scope="session")
