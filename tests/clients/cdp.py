@@ -1,13 +1,11 @@
 """A small driver for Debian's headless chromium over the Chrome DevTools Protocol.
 
-Only what the browser tests need: open a page, evaluate JavaScript in it (awaiting promises), type
-into the focused element, and serve pages for an origin of our choosing (Fetch interception), so a
-page can run on `http://localhost:3000` without anything listening there.
+Only what the browser tests need: open a page, evaluate JavaScript in it (awaiting promises), click,
+and type into the focused element.
 """
 
 from __future__ import annotations
 
-import base64
 import itertools
 import json
 import shutil
@@ -99,46 +97,24 @@ class Page:
                 return
 
     def navigate(self, url: str) -> None:
-        self.send("Page.navigate", url=url)
-        self.wait_for("document.readyState === 'complete'", what=f"{url} to load")
+        result = self.send("Page.navigate", url=url)
+        if "errorText" in result:
+            raise CDPError(f"{url}: {result['errorText']}")
+        loaded = f"location.href === {json.dumps(url)} && document.readyState === 'complete'"
+        self.wait_for(loaded, what=f"{url} to load")
+
+    def _on_element(self, selector: str, action: str) -> None:
+        script = f"(() => {{ const e = document.querySelector({json.dumps(selector)}); if (!e) return false; {action}; return true; }})()"
+        if not self.evaluate(script):
+            raise CDPError(f"no element matches {selector}")
 
     def type_into(self, selector: str, text: str) -> None:
         """Focus an element and type, as a user does (React-controlled inputs see real input events)."""
-        found = self.evaluate(f"(() => {{ const e = document.querySelector({json.dumps(selector)});"
-                              " if (!e) return false; e.focus(); return true; }})()")
-        if not found:
-            raise CDPError(f"no element matches {selector}")
+        self._on_element(selector, "e.focus()")
         self.send("Input.insertText", text=text)
 
     def click(self, selector: str) -> None:
-        clicked = self.evaluate(f"(() => {{ const e = document.querySelector({json.dumps(selector)});"
-                                " if (!e) return false; e.click(); return true; }})()")
-        if not clicked:
-            raise CDPError(f"no element matches {selector}")
-
-    def serve_origin(self, origin: str, pages: dict[str, str]) -> None:
-        """Answer requests to `origin` + path with the given HTML, from inside the browser."""
-
-        def paused(params: dict[str, Any]) -> None:
-            path = "/" + params["request"]["url"][len(origin) :].lstrip("/").split("?", 1)[0]
-            body = pages.get(path)
-            self.socket.send(
-                json.dumps(
-                    {
-                        "id": next(self.ids),
-                        "method": "Fetch.fulfillRequest",
-                        "params": {
-                            "requestId": params["requestId"],
-                            "responseCode": 200 if body is not None else 404,
-                            "responseHeaders": [{"name": "Content-Type", "value": "text/html; charset=utf-8"}],
-                            "body": base64.b64encode((body or "not found").encode()).decode(),
-                        },
-                    }
-                )
-            )
-
-        self.handlers["Fetch.requestPaused"] = paused
-        self.send("Fetch.enable", patterns=[{"urlPattern": f"{origin}/*", "requestStage": "Request"}])
+        self._on_element(selector, "e.click()")
 
 
 @contextmanager
