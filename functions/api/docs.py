@@ -81,4 +81,3 @@ def install_docs(app: FastAPI) -> None:
         if compress:
             headers["Content-Encoding"] = "gzip"
         return Response(_asset(name, compressed=compress), media_type=media_type, headers=headers)
-

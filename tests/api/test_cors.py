@@ -87,8 +87,10 @@ def test_another_origin_gets_no_cors_headers(local_client) -> None:
     ("env", "origins"),
     [
         ({"app_env": "local"}, [LOCAL_CORS_ORIGIN]),
-        ({"app_env": "local", "cors_allow_origins": "https://a.example, http://localhost:5173"},
-         ["https://a.example", "http://localhost:5173"]),
+        (
+            {"app_env": "local", "cors_allow_origins": "https://a.example, http://localhost:5173"},
+            ["https://a.example", "http://localhost:5173"],
+        ),
         ({"app_env": "test"}, []),
         ({"app_env": "dev", "auth_jwks_url": "https://front.example/api/auth/jwks"}, []),
         ({"app_env": "prod", "auth_jwks_url": "https://front.example/api/auth/jwks"}, []),

@@ -97,7 +97,9 @@ def trust(configure: Callable[..., None], monkeypatch: pytest.MonkeyPatch) -> Ca
     monkeypatch.setattr(shared.auth, "JWKS_REFETCH_SECONDS", 0)
 
     def apply(server: BetterAuth) -> None:
-        configure(AUTH_JWT_SECRET=None, AUTH_JWKS_URL=server.jwks_url, AUTH_ISSUER=server.base, AUTH_AUDIENCE=server.base)
+        configure(
+            AUTH_JWT_SECRET=None, AUTH_JWKS_URL=server.jwks_url, AUTH_ISSUER=server.base, AUTH_AUDIENCE=server.base
+        )
 
     return apply
 

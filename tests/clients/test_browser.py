@@ -18,7 +18,6 @@ from tests.clients.conftest import LiveServer, free_port, start_server, stop_ser
 from tests.conftest import make_token
 
 
-
 def test_docs_load_offline_and_run_an_authorized_request(page: Page, live_server: LiveServer) -> None:
     user = f"docs-{uuid.uuid4().hex[:10]}"
     token = make_token(user, lifetime=600)
@@ -61,8 +60,10 @@ def test_docs_load_offline_and_run_an_authorized_request(page: Page, live_server
         what="the response of Execute",
     )
     assert status.startswith("200"), status
-    body = page.evaluate(f"{operation}.querySelector('.live-responses-table tr.response .microlight, .live-responses-table tr.response pre')"
-                         ".textContent")
+    body = page.evaluate(
+        f"{operation}.querySelector('.live-responses-table tr.response .microlight, .live-responses-table tr.response pre')"
+        ".textContent"
+    )
     assert "seen in the docs" in body
 
 
