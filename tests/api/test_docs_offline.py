@@ -62,3 +62,9 @@ def test_anything_else_under_the_assets_path_is_a_404_problem(client, name) -> N
 def test_the_docs_routes_are_not_in_the_openapi_document(client) -> None:
     paths = client.get("/openapi.json").json()["paths"]
     assert not [path for path in paths if path.startswith(("/docs", "/redoc"))]
+
+
+def test_redoc_may_load_images_only_from_the_service(client) -> None:
+    """ReDoc's footer logo points at Redocly's CDN; the page's policy keeps the browser from asking."""
+    response = client.get("/redoc")
+    assert response.headers["content-security-policy"] == "img-src 'self' data:"

@@ -13,6 +13,7 @@ import subprocess
 import tempfile
 import time
 import urllib.request
+from urllib.parse import urlsplit
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -96,6 +97,17 @@ class Page:
             except TimeoutError:
                 return
 
+    def contacted(self) -> set[str]:
+        """The hosts (host:port) the page's requests reached; requests the browser blocked before
+        sending them (a Content-Security-Policy, for one) do not count."""
+        sent = {e["params"]["requestId"]: e["params"]["request"]["url"] for e in self._events("requestWillBeSent")}
+        blocked = {e["params"]["requestId"] for e in self._events("loadingFailed") if e["params"].get("blockedReason")}
+        network = {request_id: urlsplit(url) for request_id, url in sent.items() if request_id not in blocked}
+        return {url.netloc for url in network.values() if url.scheme not in ("data", "blob", "about")}
+
+    def _events(self, name: str) -> list[dict[str, Any]]:
+        return [e for e in self.events if e.get("method") == f"Network.{name}"]
+
     def navigate(self, url: str) -> None:
         result = self.send("Page.navigate", url=url)
         if "errorText" in result:
@@ -145,7 +157,7 @@ def browser(port: int) -> Iterator[Page]:
         target = _page_target(port, process)
         with connect(target, max_size=None, open_timeout=30) as socket:
             page = Page(socket)
-            for domain in ("Page", "Runtime"):
+            for domain in ("Page", "Runtime", "Network"):
                 page.send(f"{domain}.enable")
             yield page
     finally:
