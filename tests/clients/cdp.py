@@ -13,10 +13,10 @@ import subprocess
 import tempfile
 import time
 import urllib.request
-from urllib.parse import urlsplit
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
+from urllib.parse import urlsplit
 
 from websockets.sync.client import ClientConnection, connect
 
