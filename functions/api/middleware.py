@@ -201,7 +201,7 @@ def _content_length(scope: Scope) -> int | None:
     text = _header(scope, b"content-length")
     if text is None:
         return _NO_LENGTH
-    return parse_int(text.strip(" \t"))
+    return parse_int(text)
 
 
 def _routed_path_of(scope: Scope, head: str, subject: str) -> str | None:

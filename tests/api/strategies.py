@@ -25,7 +25,9 @@ def encoded_segment(value: str) -> str:
 
 
 # RFC 3986 URI-reference characters: unreserved, sub-delims, ":@/?", and %XX escapes only.
-_URI_REFERENCE = re.compile(r"(?:[A-Za-z][A-Za-z0-9+.-]*://[A-Za-z0-9.:\[\]-]+)?(?:[A-Za-z0-9\-._~!$&'()*+,;=:@/?]|%[0-9A-F]{2})*")
+_URI_REFERENCE = re.compile(
+    r"(?:[A-Za-z][A-Za-z0-9+.-]*://[A-Za-z0-9.:\[\]-]+)?(?:[A-Za-z0-9\-._~!$&'()*+,;=:@/?]|%[0-9A-F]{2})*"
+)
 
 
 def assert_valid_uri(url: str) -> None:
