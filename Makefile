@@ -15,8 +15,9 @@ $(STAMP): requirements.txt requirements-dev.txt
 	$(PY) -m pip install --quiet -r requirements-dev.txt
 	touch $(STAMP)
 
+# exec: make's child is the server itself, so a SIGTERM to make reaches it (sh would die alone).
 run: $(STAMP) ## serve the API on 127.0.0.1:$(PORT); embedded PostgreSQL when DATABASE_URL is unset
-	PORT=$(PORT) $(PY) scripts/serve.py
+	PORT=$(PORT) exec $(PY) scripts/serve.py
 
 test: $(STAMP) ## the whole suite on real PostgreSQL: TEST_DATABASE_URL, else an embedded one
 	$(PY) -m pytest $(PYTEST_ARGS)

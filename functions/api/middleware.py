@@ -18,7 +18,7 @@ from starlette.exceptions import HTTPException
 
 from functions.api import metrics
 from functions.api.problems import PROBLEM_JSON, problem_body
-from shared.auth import AuthError, TokenVerifier
+from shared.auth import AuthError, AuthUnavailable, TokenVerifier
 from shared.config import get_settings
 from shared.parsing import parse_int
 
@@ -176,6 +176,9 @@ class EdgeMiddleware:
             principal = get_verifier().verify(token.strip())
         except AuthError as error:
             return 401, str(error), {"WWW-Authenticate": 'Bearer realm="tasks-api", error="invalid_token"'}
+        except AuthUnavailable as error:
+            # The keys are unreachable: the token may be fine, so this is no sign-out (401).
+            return 503, str(error), {"Retry-After": str(error.retry_after)}
         routed = _routed_path_of(scope, head, principal.subject)
         if routed is None:
             return 403, "the path's user id is not the token's subject", {}

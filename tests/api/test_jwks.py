@@ -243,19 +243,27 @@ def test_a_key_embedded_in_the_token_header_is_ignored(client, new_user, use_jwk
         assert status_as(client, user, token) == 401
 
 
-def test_an_unreachable_jwks_is_401_not_500(client, new_user, jwks_server, configure):
+def _unavailable(client: Any, user: str, token: str) -> None:
+    response = client.get(f"/api/{user}/tasks", headers={"Authorization": f"Bearer {token}"})
+    assert response.status_code == 503, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    assert int(response.headers["retry-after"]) >= 1
+
+
+def test_an_unreachable_jwks_is_503_not_401(client, new_user, jwks_server, configure):
     jwks_server.httpd.shutdown()
     jwks_server.httpd.server_close()
     configure(APP_ENV="test", AUTH_JWT_SECRET=None, AUTH_JWKS_URL=jwks_server.url("/jwks"))
     user = new_user()
-    assert status_as(client, user, sign(new_key("EdDSA"), "EdDSA", user, kid="k1")) == 401
+    _unavailable(client, user, sign(new_key("EdDSA"), "EdDSA", user, kid="k1"))
 
 
 @pytest.mark.parametrize(
     "document",
     [b"not json", b"[]", b"", b'{"keys": [1]}', b'{"keys": "x"}', b'{"keys": [{"kty": "OKP", "kid": "k1"}]}'],
 )
-def test_a_broken_jwks_document_is_401_not_500(client, new_user, use_jwks, document):
+def test_a_broken_jwks_document_is_503_not_500(client, new_user, use_jwks, document):
+    # No usable key was ever loaded: the service cannot check any token (not a sign-out).
     use_jwks.documents["/jwks"] = document
     user = new_user()
-    assert status_as(client, user, sign(new_key("EdDSA"), "EdDSA", user, kid="k1")) == 401
+    _unavailable(client, user, sign(new_key("EdDSA"), "EdDSA", user, kid="k1"))

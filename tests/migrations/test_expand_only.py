@@ -198,7 +198,7 @@ def test_a_constraint_the_old_code_breaks_fails_the_previous_releases_tests(repo
 
 def test_an_additive_migration_passes_with_the_previous_releases_tests(repository, direct_database_url) -> None:
     _with_migration(
-        repository, 'op.add_column("tasks", sa.Column("position", sa.Text(), nullable=False, server_default="a"))'
+        repository, 'op.add_column("tasks", sa.Column("colour", sa.Text(), nullable=False, server_default="none"))'
     )
     result = _check(repository, direct_database_url)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]

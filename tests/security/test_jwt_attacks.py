@@ -38,7 +38,8 @@ def _reject(
 
 
 def _claims(sub: str, **extra: Any) -> dict[str, Any]:
-    return {"sub": sub, "exp": NOW + 300, "iat": NOW, **extra}
+    now = int(time.time())  # not NOW: this module may run more than 300 s after it was imported
+    return {"sub": sub, "exp": now + 300, "iat": now, **extra}
 
 
 # --- tokens signed with the configured secret but otherwise hostile -------------------------
@@ -351,13 +352,18 @@ def test_ec_key_not_in_the_jwks_is_rejected(client, new_user, jwks_setup) -> Non
     _reject(client, user, jwt.encode(_claims(user), stranger, algorithm="ES256", headers={"kid": "ec-unknown"}))
 
 
-def test_unreachable_jwks_is_401_not_500(client, configure, new_user, rsa_key) -> None:
+def test_unreachable_jwks_is_503_not_401_nor_500(client, configure, new_user, rsa_key) -> None:
+    # No keys were ever loaded: the token cannot be checked, which is no sign-out (see
+    # tests/api/test_jwks_outage.py for the whole class).
     configure(AUTH_JWKS_URL="http://127.0.0.1:1/jwks", AUTH_JWT_SECRET=None)
     user = new_user()
-    _reject(client, user, jwt.encode(_claims(user), rsa_key, algorithm="RS256", headers={"kid": "rsa-1"}))
+    token = jwt.encode(_claims(user), rsa_key, algorithm="RS256", headers={"kid": "rsa-1"})
+    response = client.get(f"/api/{user}/tasks", headers={"Authorization": f"Bearer {token}"})
+    assert_problem(response, 503)
+    assert int(response.headers["retry-after"]) >= 1
 
 
-def test_hostile_jwks_document_is_401_not_500(client, configure, recording_server, new_user, rsa_key) -> None:
+def test_hostile_jwks_document_is_503_not_500(client, configure, recording_server, new_user, rsa_key) -> None:
     for document in (
         {"keys": "not-a-list"},
         {"keys": [{"kty": "RSA", "kid": "rsa-1", "n": "!!", "e": "AQAB"}]},
@@ -373,4 +379,4 @@ def test_hostile_jwks_document_is_401_not_500(client, configure, recording_serve
                 "Authorization": f"Bearer {jwt.encode(_claims(user), rsa_key, algorithm='RS256', headers={'kid': 'rsa-1'})}"
             },
         )
-        assert_problem(response, 401)
+        assert_problem(response, 503)  # no usable key was ever loaded
