@@ -20,6 +20,7 @@ from sqlalchemy import (
     ColumnElement,
     Executable,
     SmallInteger,
+    String,
     Text,
     and_,
     bindparam,
@@ -168,7 +169,11 @@ class SortKey:
         return self.key(self.source)
 
     def resumed_at(self, text_param: ColumnElement[Any]) -> ColumnElement[Any]:
-        """The key of a source value given as its text (a cursor's)."""
+        """The key of a source value given as its text (a cursor's). Text needs no cast (and a
+        cast would drop nothing but a column's collation, such as position's "C", which the
+        comparison then takes from the column)."""
+        if isinstance(self.source.type, String):
+            return self.key(text_param)
         return self.key(cast(text_param, self.source.type))
 
     def source_text(self) -> ColumnElement[Any]:

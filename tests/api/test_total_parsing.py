@@ -24,6 +24,8 @@ texts = st.one_of(
     st.text(alphabet=UNICODE_DIGITS + "0123456789.-+ ", min_size=1, max_size=25),
     st.integers(4290, 4400).map(lambda n: "9" * n),
     st.integers(min_value=-(2**70), max_value=2**70).map(str),
+    # RFC 3339-shaped, with any script's digits (`\d` is Unicode) and out-of-range fields.
+    st.from_regex(r"\A\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d(\.\d{1,12})?([Zz]|[+-]\d\d:\d\d)\Z"),
     st.sampled_from(['"1.1"', 'W/"1.1"', "*", '"1.²"', '"1.01"', '""', '"', ",,", "\\", "%00", "%", "0", "-0"]),
 )
 # Header values go over the wire as bytes: UTF-8 text, as a client would send it (no line breaks or NUL).
@@ -138,3 +140,42 @@ def test_a_content_length_that_is_not_decimal_ascii_is_400(http: TestClient, len
     )
     assert response.status_code == 400, response.text
     assert response.headers["content-type"] == "application/problem+json"
+
+
+json_values = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-(10**30), max_value=10**30)
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | texts,
+    lambda children: st.lists(children, max_size=3) | st.dictionaries(texts, children, max_size=3),
+    max_leaves=8,
+)
+BODY_FIELDS = ["title", "description", "completed", "priority", "due_at", "tags", "id", "user_id", "unknown"]
+
+
+@pytest.mark.parametrize("route", ["POST /tasks", "PUT /tasks/{id}", "PATCH /tasks/{id}", "PATCH /tasks/{id}/complete"])
+@pytest.mark.parametrize("field", BODY_FIELDS)
+@settings(max_examples=15, deadline=None)
+@given(value=json_values)
+def test_any_json_value_of_any_body_field_is_answered_below_500(
+    http: TestClient, owner: dict[str, Any], route: str, field: str, value: Any
+) -> None:
+    method, path = route.split(" ")
+    url = f"/api/{owner['user']}" + path.replace("{id}", str(owner["task_id"]))
+    body = {"title": "x", field: value} if field != "title" else {field: value}
+    if path.endswith("/complete"):
+        body = {"completed": value} if field == "completed" else {field: value}
+    response = http.request(method, url, json=body, headers=auth(owner["user"]))
+    assert response.status_code < 500, (route, body, response.text)
+    if response.status_code >= 400:
+        assert response.headers["content-type"] == "application/problem+json"
+
+
+@pytest.mark.parametrize("digits", [4300, 4301, 6000])
+def test_a_huge_json_number_in_a_body_is_422(http: TestClient, owner: dict[str, Any], digits: int) -> None:
+    url = f"/api/{owner['user']}/tasks"
+    body = b'{"title": "x", "priority": ' + b"9" * digits + b"}"
+    headers = {**auth(owner["user"]), "Content-Type": "application/json", "Idempotency-Key": f"k{digits}"}
+    response = http.post(url, content=body, headers=headers)
+    assert response.status_code == 422, response.text
