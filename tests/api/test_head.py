@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import auth
+from tests.support.tokens import auth
 
 IGNORED = {"x-request-id", "date"}
 

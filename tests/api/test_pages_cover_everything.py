@@ -18,7 +18,7 @@ from shared.models.limits import CURSOR_MAX, TITLE_MAX
 from shared.models.listing import SORT_VALUES
 from shared.models.text import normalize_tag
 from tests.api.strategies import link_target
-from tests.conftest import auth
+from tests.support.tokens import auth
 
 # Where Python's str.lower() and PostgreSQL's lower() part ways, and other case and
 # normalisation traps: dotted and dotless i, final sigma, sharp s, combining marks, ligatures,

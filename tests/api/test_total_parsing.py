@@ -15,7 +15,7 @@ from fastapi.testclient import TestClient
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tests.conftest import auth
+from tests.support.tokens import auth
 
 # Digits Python treats as digits but that are not ASCII (superscripts, other scripts, fullwidth).
 UNICODE_DIGITS = "²³¹٣۳߃०১੧൧๑໑༡၁០᠑᧑꘡꣑꤁０𝟘𝟙"

@@ -13,7 +13,7 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from tests.api.strategies import NAMED_SUBS, assert_valid_uri, encoded_segment, link_target, subs
-from tests.conftest import auth
+from tests.support.tokens import auth
 
 
 @pytest.fixture(scope="module")

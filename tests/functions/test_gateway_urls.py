@@ -18,8 +18,8 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 
 from tests.api.strategies import assert_valid_uri, encoded_segment, link_target, subs
-from tests.conftest import make_token
 from tests.functions.lambda_events import Invocation, load_event, with_body, without_header
+from tests.support.tokens import make_token
 
 Invoke = Callable[[dict[str, Any]], Invocation]
 STAGE = "dev"

@@ -16,8 +16,10 @@ import sys
 import uuid
 
 from functions.api import metrics
-from tests.conftest import REPO, make_token
-from tests.functions.lambda_events import V2, FakeLambdaContext, load_event, with_body, with_header, with_query
+from tests.functions.lambda_events import V2, load_event, with_body, with_header, with_query
+from tests.support import REPO
+from tests.support.lambda_context import FakeLambdaContext
+from tests.support.tokens import make_token
 
 MARK = uuid.uuid4().hex[:10]
 TITLE = f"Secret plan {MARK}"
@@ -84,7 +86,7 @@ def test_no_task_content_or_token_reaches_logs_stdout_or_metrics(caplog, capfd, 
     out, err = capfd.readouterr()
 
     records = [r for r in caplog.records]
-    access = [json.loads(r.getMessage()) for r in records if r.name == "tasks_api.access"]
+    access = [vars(r) for r in records if r.name == "tasks_api.access"]  # its fields are record attributes
     assert [line["request_id"] for line in access] == request_ids  # the correlation id
     written = [r.getMessage() + repr(vars(r)) for r in records] + emf + [out, err]
     for text in written:
