@@ -122,6 +122,8 @@ def _allowed_methods(request: Request) -> list[str]:
             routes.extend(included.routes)
         elif route.matches(request.scope)[0] is not Match.NONE:
             methods.update(getattr(route, "methods", None) or ())
+    if "GET" in methods:
+        methods.add("HEAD")  # the edge answers HEAD wherever GET is
     order = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"]
     return sorted(methods, key=lambda m: order.index(m) if m in order else len(order))
 

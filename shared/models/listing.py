@@ -76,7 +76,8 @@ class TaskQuery:
 
 @dataclass(frozen=True)
 class After:
-    """Where a keyset page starts: right after this sort value and id (from a cursor)."""
+    """Where a keyset page starts: right after the row with this sort source (its text, as the
+    database wrote it; None when NULL) and id (from a cursor)."""
 
-    sort_value: Any
+    sort_source: str | None
     task_id: int

@@ -14,16 +14,18 @@ import enum
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import (
     ColumnElement,
     Executable,
     SmallInteger,
+    String,
     Text,
     and_,
     bindparam,
     case,
+    cast,
     delete,
     false,
     func,
@@ -40,7 +42,6 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlmodel import Session
 
 from shared.models.listing import After, Sort, SortField, Status, TaskQuery
-from shared.models.priority import PRIORITY_RANK
 from shared.models.table import tasks
 from shared.models.task import TaskRecord, TaskStats
 
@@ -150,26 +151,46 @@ _INFINITY: ColumnElement[Any] = literal_column("'infinity'::timestamptz")
 _MINUS_INFINITY: ColumnElement[Any] = literal_column("'-infinity'::timestamptz")
 
 
-def _sort_key(field: SortField, descending: bool) -> Any:
-    """The expression each sort orders by; each one matches an index on (user_id, key, id)."""
+@dataclass(frozen=True)
+class SortKey:
+    """How a sort orders: `key(source)`, an SQL expression over one stored value.
+
+    A page resumes from the `source` value of its last row, as the database itself wrote it (its
+    JSON text, so timestamps are ISO 8601 whatever the session's DateStyle), and the database
+    applies the same `key` to it: a cursor never holds a key computed anywhere else (Python's
+    `str.lower()` disagrees with PostgreSQL's `lower()`), so the page bound compares exactly like
+    ORDER BY. `key` must never be NULL (coalesce nullable sources).
+    """
+
+    source: ColumnElement[Any]
+    key: Callable[[ColumnElement[Any]], ColumnElement[Any]] = lambda value: value
+
+    def ordered(self) -> ColumnElement[Any]:
+        return self.key(self.source)
+
+    def resumed_at(self, text_param: ColumnElement[Any]) -> ColumnElement[Any]:
+        """The key of a source value given as its text (a cursor's). Text needs no cast (and a
+        cast would drop nothing but a column's collation, such as position's "C", which the
+        comparison then takes from the column)."""
+        if isinstance(self.source.type, String):
+            return self.key(text_param)
+        return self.key(cast(text_param, self.source.type))
+
+    def source_text(self) -> ColumnElement[Any]:
+        return type_coerce(func.to_json(self.source).op("#>>")(literal_column("'{}'")), Text)
+
+
+def _sort_key(field: SortField, descending: bool) -> SortKey:
+    """Each sort's key; each one matches an index on (user_id, key, id)."""
     if field is SortField.due_at:
         # Tasks without a due date come last in both directions.
-        return func.coalesce(tasks.c.due_at, _MINUS_INFINITY if descending else _INFINITY)
+        missing = _MINUS_INFINITY if descending else _INFINITY
+        return SortKey(tasks.c.due_at, lambda value: func.coalesce(value, missing))
     if field is SortField.title:
-        return func.lower(tasks.c.title)
+        return SortKey(tasks.c.title, func.lower)
     if field is SortField.priority:
-        return type_coerce(tasks.c.priority, SmallInteger)
-    return tasks.c[field.value]
-
-
-def cursor_value(task: TaskRecord, query: TaskQuery) -> Any:
-    """The sort key of a task, as stored in a cursor (None stands for a missing due date)."""
-    field = query.sort.field
-    if field is SortField.title:
-        return task.title.lower()
-    if field is SortField.priority:
-        return PRIORITY_RANK[task.priority]
-    return getattr(task, field.value)
+        return SortKey(type_coerce(tasks.c.priority, SmallInteger))
+    return SortKey(tasks.c[field.value])
 
 
 def _like(q: str) -> str:
@@ -210,11 +231,10 @@ _STATUS = {
 
 
 class Start(enum.Enum):
-    """Where a page starts: at the beginning, after a sort value, or among the tasks with no due date."""
+    """Where a page starts: at the beginning, or right after a row (its sort source and id)."""
 
     first = "first"
-    after_value = "after_value"
-    after_missing_due_date = "after_missing_due_date"
+    after_row = "after_row"
 
 
 @dataclass(frozen=True)
@@ -228,12 +248,7 @@ class ListShape:
 
     @classmethod
     def of(cls, query: TaskQuery, after: After | None) -> ListShape:
-        if after is None:
-            start = Start.first
-        elif after.sort_value is None and query.sort.field is SortField.due_at:
-            start = Start.after_missing_due_date
-        else:
-            start = Start.after_value
+        start = Start.first if after is None else Start.after_row
         filters = frozenset(name for name in LIST_FILTERS if getattr(query, name) not in (None, ()))
         return cls(query.status, filters, query.sort, start)
 
@@ -246,29 +261,33 @@ def _list(shape: ListShape) -> Any:
         clauses.append(status)
     clauses += [LIST_FILTERS[name].clause for name in LIST_FILTERS if name in shape.filters]
     descending = shape.sort.descending
-    key = _sort_key(shape.sort.field, descending)
-    if shape.start is not Start.first:
-        if shape.start is Start.after_missing_due_date:
-            value: Any = _MINUS_INFINITY if descending else _INFINITY
-        else:
-            value = bindparam("after_value", type_=key.type)
+    sort_key = _sort_key(shape.sort.field, descending)
+    key = sort_key.ordered()
+    if shape.start is Start.after_row:
+        value = sort_key.resumed_at(bindparam("after_value", type_=Text))
         bound, start = tuple_(key, tasks.c.id), tuple_(value, bindparam("after_id"))
         clauses.append(bound < start if descending else bound > start)
     order = (key.desc(), tasks.c.id.desc()) if descending else (key.asc(), tasks.c.id.asc())
-    return select(tasks).where(and_(*clauses)).order_by(*order).limit(bindparam("limit"))
+    columns = [*tasks.c, sort_key.source_text().label("sort_source")]
+    return select(*columns).where(and_(*clauses)).order_by(*order).limit(bindparam("limit"))
 
 
-def list_tasks(
-    session: Session, *, owner_id: str, query: TaskQuery, after: After | None, limit: int
-) -> list[TaskRecord]:
+class Listed(NamedTuple):
+    """A listed task, and where a page that ends with it resumes (its sort source, as text)."""
+
+    task: TaskRecord
+    sort_source: str | None
+
+
+def list_tasks(session: Session, *, owner_id: str, query: TaskQuery, after: After | None, limit: int) -> list[Listed]:
     """One keyset page: a range scan that starts right after `after`, never an offset."""
     shape = ListShape.of(query, after)
     params: dict[str, Any] = {"owner_id": owner_id, "limit": limit}
     if after is not None:
-        params.update(after_value=after.sort_value, after_id=after.task_id)
+        params.update(after_value=after.sort_source, after_id=after.task_id)
     for name in shape.filters:
         params.update(LIST_FILTERS[name].params(getattr(query, name)))
-    return [to_record(row) for row in run(session, _list(shape), params)]
+    return [Listed(to_record(row[:-1]), row[-1]) for row in run(session, _list(shape), params)]
 
 
 _pending = tasks.c.completed.is_(false())

@@ -48,7 +48,7 @@ def _not_found(task_id: int) -> NotFound:
 def _check_id(task_id: int) -> None:
     # Ids are positive bigints: anything else names no task, and must not reach SQL as an overflow.
     if not 0 < task_id <= MAX_TASK_ID:
-        raise _not_found(task_id)
+        raise NotFound("no task has this id: ids are positive 64-bit integers")
 
 
 def request_hash(body: Any) -> str:
@@ -137,14 +137,13 @@ def list_tasks(
 ) -> Page:
     after = decode_cursor(cursor_key, cursor, owner_id=owner_id, query=query) if cursor else None
     rows = repo.list_tasks(session, owner_id=owner_id, query=query, after=after, limit=limit + 1)
-    items = rows[:limit]
     next_cursor = None
     if len(rows) > limit:
-        last = items[-1]
+        last = rows[limit - 1]
         next_cursor = encode_cursor(
-            cursor_key, owner_id=owner_id, query=query, sort_value=repo.cursor_value(last, query), task_id=last.id
+            cursor_key, owner_id=owner_id, query=query, sort_source=last.sort_source, task_id=last.task.id
         )
-    return Page(items, next_cursor)
+    return Page([row.task for row in rows[:limit]], next_cursor)
 
 
 def _write(session: Session, *, owner_id: str, task_id: int, values: dict[str, Any], versions: Versions) -> TaskRecord:

@@ -176,9 +176,9 @@ def middle_position(engine: Engine, owner: str, query: TaskQuery) -> After:
         items = repo.list_tasks(session, owner_id=owner, query=query, after=None, limit=600)  # type: ignore[arg-type]
     last = items[-1]
     if query.sort.field.value == "due_at":
-        assert last.due_at is not None  # 80% of tasks have a due date, and those come first
-    assert last.id is not None
-    return After(repo.cursor_value(last, query), last.id)
+        assert last.task.due_at is not None  # 80% of tasks have a due date, and those come first
+    assert last.task.id is not None
+    return After(last.sort_source, last.task.id)
 
 
 def test_a_filtered_page_still_scans_only_the_users_slice(engine, seeded_users):

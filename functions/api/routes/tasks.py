@@ -7,6 +7,7 @@ from typing import Annotated, Literal, get_args
 from fastapi import APIRouter, Body, Header, Query, Request, Response
 from pydantic import AfterValidator
 
+from functions.api import urls
 from functions.api.deps import CurrentOwner, CursorKey, IfMatch, IfNoneMatch, TaskId, UserId, parse_etags, run_db
 from functions.api.problems import problem_responses
 from shared.models.etag import ANY_ETAG, etag_of, version_in_etag
@@ -125,7 +126,7 @@ async def list_tasks(
     )
     headers = {}
     if page.next_cursor is not None:
-        headers["Link"] = f'<{request.url.include_query_params(cursor=page.next_cursor)}>; rel="next"'
+        headers["Link"] = f'<{urls.this_url(request, cursor=page.next_cursor)}>; rel="next"'
     return Response(tasks_json(page.items), headers=headers, media_type=JSON)
 
 
@@ -178,14 +179,15 @@ async def create_task(
             s, owner_id=owner, task_in=task_in, idempotency_key=idempotency_key, body_hash=body_hash
         )
     )
-    headers = {"Location": f"/api/{owner}/tasks/{created.task.id}"}
+    location = urls.location(request, f"{router.prefix}/{{task_id}}", user_id=owner, task_id=created.task.id)
+    headers = {"Location": location}
     if created.replayed:
         headers["Idempotent-Replayed"] = "true"
     return _task_response(created.task, 201, headers)
 
 
 @router.get(
-    "/{task_id:int}",
+    "/{task_id:id}",
     operation_id="getTask",
     response_model=TaskPublic,
     responses={
@@ -206,7 +208,7 @@ async def read_task(
     return _task_response(task)
 
 
-@router.put("/{task_id:int}", operation_id="replaceTask", response_model=TaskPublic, responses=_WRITE_ERRORS)
+@router.put("/{task_id:id}", operation_id="replaceTask", response_model=TaskPublic, responses=_WRITE_ERRORS)
 async def replace_task(
     task_id: TaskId, user_id: UserId, owner: CurrentOwner, task_in: TaskReplace, if_match: IfMatch = None
 ) -> Response:
@@ -218,7 +220,7 @@ async def replace_task(
     return _task_response(task)
 
 
-@router.patch("/{task_id:int}", operation_id="updateTask", response_model=TaskPublic, responses=_WRITE_ERRORS)
+@router.patch("/{task_id:id}", operation_id="updateTask", response_model=TaskPublic, responses=_WRITE_ERRORS)
 async def update_task(
     task_id: TaskId, user_id: UserId, owner: CurrentOwner, task_in: TaskUpdate, if_match: IfMatch = None
 ) -> Response:
@@ -230,9 +232,7 @@ async def update_task(
     return _task_response(task)
 
 
-@router.patch(
-    "/{task_id:int}/complete", operation_id="completeTask", response_model=TaskPublic, responses=_WRITE_ERRORS
-)
+@router.patch("/{task_id:id}/complete", operation_id="completeTask", response_model=TaskPublic, responses=_WRITE_ERRORS)
 async def complete_task(
     task_id: TaskId,
     user_id: UserId,
@@ -252,7 +252,7 @@ async def complete_task(
 
 
 @router.delete(
-    "/{task_id:int}", operation_id="deleteTask", status_code=204, response_class=Response, responses=_WRITE_ERRORS
+    "/{task_id:id}", operation_id="deleteTask", status_code=204, response_class=Response, responses=_WRITE_ERRORS
 )
 async def delete_task(task_id: TaskId, user_id: UserId, owner: CurrentOwner, if_match: IfMatch = None) -> Response:
     """Delete one of the caller's tasks."""
