@@ -133,7 +133,9 @@ async def _domain_error(request: Request, exc: Exception) -> Response:
         cause = getattr(exc.__cause__, "orig", None) or exc.__cause__
         line = {"request_id": request_id, "event": exc.slug, "error": type(cause).__name__ if cause else None}
         logger.warning(json.dumps(line), extra={"request_id": request_id})
-    return problem(request, exc.status, exc.detail, slug=exc.slug, title=exc.title, headers=exc.headers)
+    return problem(
+        request, exc.status, exc.detail, slug=exc.slug, title=exc.title, headers=exc.headers, errors=exc.errors
+    )
 
 
 async def _database_error(request: Request, exc: Exception) -> Response:
