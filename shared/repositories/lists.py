@@ -30,7 +30,7 @@ def _owner(alias: Any = lists) -> list[ColumnElement[bool]]:
 
 
 def _owned(guarded: bool = False) -> list[ColumnElement[bool]]:
-    clauses = [lists.c.id == bindparam("list_id"), *_owner()]
+    clauses = [lists.c.id == bindparam("list_ref"), *_owner()]
     if guarded:
         clauses.append(lists.c.version.in_(bindparam("versions", expanding=True)))
     return clauses
@@ -39,7 +39,7 @@ def _owned(guarded: bool = False) -> list[ColumnElement[bool]]:
 def _params(owner_id: str, list_id: int | None = None, versions: tuple[int, ...] | None = None) -> dict[str, Any]:
     params: dict[str, Any] = {"owner_id": owner_id}
     if list_id is not None:
-        params["list_id"] = list_id
+        params["list_ref"] = list_id
     if versions is not None:
         params["versions"] = list(versions)
     return params

@@ -38,17 +38,24 @@ class Place(enum.Enum):
 
 def first_key(table: Table, scope: Scope) -> ColumnElement[Any]:
     following = table.alias("following")
-    return func.fi_key_between(None, select(func.min(following.c.position)).where(scope(following)).scalar_subquery())
+    first = select(func.min(following.c.position)).where(scope(following)).correlate_except(following)
+    return func.fi_key_between(None, first.scalar_subquery())
 
 
 def after_position(table: Table, scope: Scope) -> ColumnElement[Any]:
     after = table.alias("after")
-    return select(after.c.position).where(after.c.id == bindparam("after_id"), scope(after)).scalar_subquery()
+    # Correlated explicitly: nested in another subquery, it still reads the written row.
+    return (
+        select(after.c.position)
+        .where(after.c.id == bindparam("after_id"), scope(after))
+        .correlate_except(after)
+        .scalar_subquery()
+    )
 
 
 def after_exists(table: Table, scope: Scope) -> ColumnElement[bool]:
     after = table.alias("after")
-    return exists().where(after.c.id == bindparam("after_id"), scope(after))
+    return exists().where(after.c.id == bindparam("after_id"), scope(after)).correlate_except(after)
 
 
 def key_after(table: Table, scope: Scope) -> ColumnElement[Any]:

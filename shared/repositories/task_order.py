@@ -33,8 +33,8 @@ class MoveShape:
 
 @cache
 def _move(shape: MoveShape) -> Any:
-    new_parent = bindparam("parent_id") if shape.parent_given else tasks.c.parent_id
-    new_list = {OWN: tasks.c.list_id, GIVEN: bindparam("list_id"), PARENTS: parent_list()}[shape.list_source]
+    new_parent = bindparam("parent_ref") if shape.parent_given else tasks.c.parent_id
+    new_list = {OWN: tasks.c.list_id, GIVEN: bindparam("list_ref"), PARENTS: parent_list()}[shape.list_source]
     scope = scope_of(new_list, new_parent, exclude=tasks.c.id)
     changes: dict[str, Any] = {
         "position": placed_key(tasks, shape.place, scope),
@@ -74,7 +74,8 @@ def move_task(
     else:
         list_source = OWN
     place = Place.first if after_id is None else Place.after
-    params: dict[str, Any] = {"owner_id": owner_id, "task_id": task_id, **target}
+    params: dict[str, Any] = {"owner_id": owner_id, "task_id": task_id}
+    params.update({f"{name.removesuffix('_id')}_ref": value for name, value in target.items()})
     if after_id is not None:
         params["after_id"] = after_id
     if versions is not None:

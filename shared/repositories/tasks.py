@@ -111,9 +111,10 @@ def write(session: Session, statement: Executable, params: dict[str, Any]) -> An
 
 
 def parent_list() -> Any:
-    """The list of the parent named by `parent_id` (a subtask follows its parent's list)."""
+    """The list of the parent named by `parent_ref` (a subtask follows its parent's list). Bound
+    parameters of an UPDATE are never named after a column: those would also be SET."""
     parent = tasks.alias("parent")
-    return select(parent.c.list_id).where(parent.c.id == bindparam("parent_id"), *_owner(parent)).scalar_subquery()
+    return select(parent.c.list_id).where(parent.c.id == bindparam("parent_ref"), *_owner(parent)).scalar_subquery()
 
 
 def scope_of(list_expr: Any, parent_expr: Any, exclude: Any = None) -> Any:
@@ -177,7 +178,7 @@ def insert_shape(shape: InsertShape) -> Any:
         completed_at=func.now() if shape.completed else cast(null(), tasks.c.completed_at.type),
     )
     if shape.list_from_parent:
-        values["list_id"] = parent_list()
+        values["list_id"] = parent_list()  # reads parent_ref
     scope = scope_of(values.get("list_id"), values.get("parent_id"))
     key = placed_key(tasks, shape.place, scope)
     if key is not None:
@@ -195,6 +196,8 @@ def insert_params(
     fields = tuple(sorted(k for k in values if k != "completed"))
     params = {k: values[k] for k in fields} | {"owner_id": owner_id}
     list_from_parent = "list_id" not in values and values.get("parent_id") is not None
+    if list_from_parent:
+        params["parent_ref"] = values["parent_id"]
     if place is Place.after:
         params["after_id"] = after_id
     return InsertShape(fields, bool(values.get("completed")), place, list_from_parent), params
@@ -282,7 +285,7 @@ def update_task(
     statement = _update(UpdateShape(fields, values.get("completed"), versions is not None, list_from_parent))
     params = {f"set_{k}": values[k] for k in fields} | {"task_id": task_id, "owner_id": owner_id}
     if list_from_parent:
-        params["parent_id"] = values["parent_id"]
+        params["parent_ref"] = values["parent_id"]
     if versions is not None:
         params["versions"] = list(versions)
     row = write(session, statement, params).one_or_none()
