@@ -14,7 +14,6 @@ from sqlalchemy import create_engine, text
 from shared.config import normalize_database_url
 from tests.api.order_helpers import move, ordered
 
-
 WAITING = text(
     "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE '%FROM sync_state%UPDATE%'"
     " AND pid <> pg_backend_pid()"
