@@ -23,7 +23,9 @@ def index_scan(plan: dict[str, Any]) -> dict[str, Any]:
     InitPlan reading one row by its id)."""
     lookups = [node for node in nodes(plan) if node.get("Parent Relationship") == "InitPlan"]
     for lookup in lookups:
-        assert lookup["Node Type"] == "Index Scan" and lookup["Index Name"] in ("tasks_pkey", "tasks_user_id_id_key"), lookup
+        assert lookup["Node Type"] == "Index Scan" and lookup["Index Name"] in ("tasks_pkey", "tasks_user_id_id_key"), (
+            lookup
+        )
         assert lookup["Actual Rows"] <= 1
         lookup["Node Type"] = "Parent lookup"
     return single_index_scan(plan)
