@@ -66,7 +66,11 @@ def visible(value: str | None) -> str | None:
 
 
 # The schemas tell clients the rule after trimming: some visible character, no control character.
-_VISIBLE_TEXT = "^[^\\x00-\\x1f\\x7f]*[^\\s\\x00-\\x1f\\x7f][^\\x00-\\x1f\\x7f]*$"
+# The visible character is spelt out rather than `\\S`: regex dialects disagree on what `\\s` covers
+# (ECMAScript's leaves out U+0085, which str.strip trims), and the schema must promise exactly
+# what validation accepts.
+_TRIMMED = "".join(f"\\u{ord(c):04x}" for c in _WHITESPACE if ord(c) > 0x1F)
+_VISIBLE_TEXT = f"^[^\\x00-\\x1f\\x7f]*[^\\x00-\\x1f\\x7f{_TRIMMED}][^\\x00-\\x1f\\x7f]*$"
 NO_CONTROL_CHARS = r"^[^\x00-\x1f\x7f]*$"
 Title = Annotated[
     str,
