@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.conftest import UserClient
+from tests.support.users import UserClient
 
 
 def lists_path(user: UserClient, suffix: str = "") -> str:

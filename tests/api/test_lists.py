@@ -9,7 +9,7 @@ from sqlalchemy import create_engine, text
 from shared.config import normalize_database_url
 from shared.models.limits import LIST_NAME_MAX
 from tests.api.order_helpers import create_list, list_request
-from tests.api.problem_checks import assert_problem
+from tests.support.problems import assert_problem
 
 
 def test_create_is_201_with_location_etag_and_the_list(alice):

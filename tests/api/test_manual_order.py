@@ -13,7 +13,7 @@ from shared.config import normalize_database_url
 from shared.db import get_engine
 from shared.models.limits import POSITION_KEY_MAX
 from tests.api.order_helpers import create_list, list_request, move, ordered, positions
-from tests.api.problem_checks import assert_problem
+from tests.support.problems import assert_problem
 
 
 def test_new_tasks_go_last_after_id_null_first_and_after_id_right_after(alice):

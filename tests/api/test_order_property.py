@@ -16,8 +16,8 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, precondition,
 
 from tests.api.order_helpers import create_list
 from tests.api.order_model import OrderModel, Scope
-from tests.conftest import UserClient
 from tests.migrations.test_ordering_and_change_sql import en_us_url  # noqa: F401  (a fixture)
+from tests.support.users import UserClient
 
 EXAMPLES = 25
 STEPS = 50  # 1,250 random operations per database

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tests.api.order_helpers import create_list, list_request, move, ordered
-from tests.api.problem_checks import assert_problem
+from tests.support.problems import assert_problem
 
 
 def test_a_subtask_takes_its_parents_list_when_none_is_sent(alice):

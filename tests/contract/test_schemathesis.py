@@ -20,7 +20,7 @@ import schemathesis
 from hypothesis import HealthCheck, settings
 from schemathesis.core.parameters import ParameterLocation
 
-from tests.conftest import make_token
+from tests.support.tokens import make_token
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 

@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import make_token
 from tests.functions.lambda_events import V2, with_body, with_header, with_query, without_header
 from tests.functions.test_handler_events import APIS, Invoke, assert_json, assert_problem, create, event, new_id
+from tests.support.tokens import make_token
 
 
 def routed(
