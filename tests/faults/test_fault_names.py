@@ -18,7 +18,9 @@ import pytest
 from sqlalchemy import text
 
 from shared.db_faults import SCHEMA_REVISION
-from tests.conftest import REPO, UserClient, alembic_config
+from tests.support import REPO
+from tests.support.database import alembic_config
+from tests.support.users import UserClient
 
 MISCONFIGURED = "urn:tasks-api:problem:database-misconfigured"
 UNAVAILABLE = "urn:tasks-api:problem:database-unavailable"
@@ -102,11 +104,12 @@ def _fault_lines(caplog: Any) -> list[dict[str, Any]]:
     assert not [r for r in caplog.records if r.getMessage() == "unhandled error"]
     lines = []
     for record in caplog.records:
-        if record.name == "tasks_api" and record.getMessage().startswith("{"):
-            line = json.loads(record.getMessage())
-            assert PASSWORD not in record.getMessage() and WRONG not in record.getMessage()
-            if "cause" in line:
-                lines.append(line)
+        # Records carry their fields as attributes (logging extra); the message is plain text.
+        if record.name == "tasks_api" and hasattr(record, "cause"):
+            line = {k: getattr(record, k) for k in ("request_id", "event", "error", "cause") if hasattr(record, k)}
+            text = record.getMessage() + json.dumps(line, default=str)
+            assert PASSWORD not in text and WRONG not in text
+            lines.append(line)
     return lines
 
 
