@@ -204,3 +204,19 @@ def test_a_task_cannot_join_a_deleted_or_foreign_list(alice, bob):
         assert_problem(alice.request("PUT", f"/{task['id']}", json={"title": "t", "list_id": list_id}), 422)
         assert_problem(alice.request("POST", f"/{task['id']}/move", json={"after_id": None, "list_id": list_id}), 422)
     assert alice.request("GET", f"/{task['id']}").json() == task
+
+
+def test_a_list_key_past_the_bound_rebalances_the_users_lists(alice, database_url):
+    a, b, c = (create_list(alice, name) for name in "abc")
+    engine = create_engine(normalize_database_url(database_url))
+    with engine.begin() as connection:
+        connection.execute(text("SET LOCAL tasks_api.rebalancing = 'on'"))
+        for list_id, key in ((a["id"], "a0" + "1" * 62), (b["id"], "a0" + "1" * 61 + "2"), (c["id"], "a1")):
+            connection.execute(text("UPDATE lists SET position = :k WHERE id = :id"), {"k": key, "id": list_id})
+    engine.dispose()
+    moved = list_request(alice, "POST", f"/{c['id']}/move", json={"after_id": a["id"]})
+    assert moved.status_code == 200
+    assert moved.json()["position"] == "a1"
+    assert moved.headers["etag"] == f'"{c["id"]}.3"'
+    listed = list_request(alice, "GET").json()
+    assert [(row["id"], row["position"]) for row in listed] == [(a["id"], "a0"), (c["id"], "a1"), (b["id"], "a2")]
