@@ -86,7 +86,6 @@ def test_no_task_content_or_token_reaches_logs_stdout_or_metrics(caplog, capfd, 
     out, err = capfd.readouterr()
 
     records = [r for r in caplog.records]
-    # Access records carry their fields as attributes (logging extra); the message is plain text.
     access = [r for r in records if r.name == "tasks_api.access"]
     assert [getattr(r, "request_id", None) for r in access] == request_ids  # the correlation id
     written = [r.getMessage() + repr(vars(r)) for r in records] + emf + [out, err]
