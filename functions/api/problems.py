@@ -143,7 +143,9 @@ async def _domain_error(request: Request, exc: Exception) -> Response:
             fields["cause"] = kind
         level = logging.ERROR if exc.status == 500 else logging.WARNING
         logger.log(level, "%s (%s)", exc.slug, error, extra=fields)
-    return problem(request, exc.status, exc.detail, slug=exc.slug, title=exc.title, headers=exc.headers)
+    return problem(
+        request, exc.status, exc.detail, slug=exc.slug, title=exc.title, headers=exc.headers, errors=exc.errors
+    )
 
 
 async def _database_error(request: Request, exc: Exception) -> Response:

@@ -1,4 +1,4 @@
-"""The ETag format: a task's id and write counter, written and parsed only here."""
+"""The ETag format: a row's id and write counter, written and parsed only here (tasks and lists)."""
 
 from __future__ import annotations
 

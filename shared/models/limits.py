@@ -9,6 +9,8 @@ TAG_MAX = 50
 # A user id is a token's subject: the auth check, the path parameter and the columns share it.
 USER_ID_MAX = 255
 LIST_NAME_MAX = 100
+ROW_ID_MAX = 2**63 - 1  # ids are positive bigints
+POSITION_KEY_MAX = 64  # a manual-order key longer than this rebalances its scope
 TIMEZONE_MAX = 64  # an IANA zone name
 RECURRENCE_MAX = 500  # an RRULE value
 

@@ -134,7 +134,13 @@ def rows_touched(scan: dict[str, Any]) -> int:
 
 
 def expected_index(sort: Sort) -> str:
-    name = {"created_at": "created", "updated_at": "updated", "priority": "priority", "title": "title"}
+    name = {
+        "created_at": "created",
+        "updated_at": "updated",
+        "priority": "priority",
+        "title": "title",
+        "position": "position",
+    }
     if sort.field.value == "due_at":
         return "ix_tasks_user_due_desc" if sort.descending else "ix_tasks_user_due_asc"
     return f"ix_tasks_user_{name[sort.field.value]}"
