@@ -7,7 +7,6 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Request, Response
 
 from functions.api import urls
-
 from functions.api.deps import CurrentOwner, IfMatch, IfNoneMatch, UserId, parse_etags, run_db
 from functions.api.problems import problem_responses
 from functions.api.routes.tasks import JSON
