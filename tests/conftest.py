@@ -29,6 +29,10 @@ _run: dict[str, Any] = {}
 def pytest_configure(config: pytest.Config) -> None:
     """In the controlling process (or a run without xdist): pick the server, starting the embedded
     one if needed, once for all workers; workers get it through xdist's workerinput."""
+    # Test modules may import the Lambda handler (its app is built once, at import) while they are
+    # collected, before the session fixtures run: the settings it reads must already be the tests'.
+    os.environ["APP_ENV"] = "test"
+    os.environ.pop("CORS_ALLOW_ORIGINS", None)
     workerinput = getattr(config, "workerinput", None)
     if workerinput is not None:
         _run.update(workerinput["tasks_test_run"])

@@ -101,7 +101,7 @@ def test_a_scoped_position_page_is_a_range_scan_of_the_scopes_index(engine, seed
 
     with Session(engine) as session:
         items = repo.list_tasks(session, owner_id=owner, query=query, after=None, limit=300)  # type: ignore[arg-type]
-    after = After(repo.cursor_value(items[-1], query), items[-1].id)
+    after = After(items[-1].sort_source, items[-1].task.id)
     scan = index_scan(explain(engine, page_statement(owner, query, after=after)))
     assert scan["Index Name"] == "ux_tasks_scope_position"
     assert "position" in scan["Index Cond"]

@@ -44,7 +44,8 @@ def http(app: Any) -> Iterator[TestClient]:
 def owner(http: TestClient) -> dict[str, Any]:
     user = f"fuzz-{uuid.uuid4().hex[:12]}"
     task = http.post(f"/api/{user}/tasks", json={"title": "fuzzed"}, headers=auth(user)).json()
-    return {"user": user, "task_id": task["id"]}
+    todo = http.post(f"/api/{user}/lists", json={"name": "fuzzed"}, headers=auth(user)).json()
+    return {"user": user, "task_id": task["id"], "list_id": todo["id"]}
 
 
 def _parameters(app: Any) -> list[tuple[str, str, str, str]]:
@@ -81,7 +82,7 @@ def test_any_value_of_any_parameter_is_answered_below_500(
     # ETag-shaped values name the owner's own task, so that the version part is what gets parsed.
     etag_shaped = texts.map(lambda t: f'"{owner["task_id"]}.{t}"'.encode("utf-8", "surrogatepass"))
     value = data.draw(header_values | etag_shaped if where == "header" else texts, label=name)
-    values: dict[str, Any] = {"user_id": owner["user"], "task_id": owner["task_id"]}
+    values: dict[str, Any] = {"user_id": owner["user"], "task_id": owner["task_id"], "list_id": owner["list_id"]}
     params: dict[str, Any] = {}
     headers: dict[str, Any] = dict(auth(owner["user"]))
     if where == "path":

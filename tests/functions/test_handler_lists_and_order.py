@@ -9,7 +9,16 @@ from typing import Any
 import pytest
 
 from tests.functions.lambda_events import V2, with_body, with_header, with_query, without_header
-from tests.functions.test_handler_events import APIS, Invoke, assert_json, assert_problem, create, event, new_id
+from tests.functions.test_handler_events import (
+    APIS,
+    STAGE_PREFIX,
+    Invoke,
+    assert_json,
+    assert_problem,
+    create,
+    event,
+    new_id,
+)
 from tests.support.tokens import make_token
 
 
@@ -43,7 +52,10 @@ def test_list_routes_through_the_handler(invoke: Invoke, api: str) -> None:
     base = f"/api/{user}/lists"
     created = invoke(routed(api, user, "POST", base, {"name": "Home"}))
     body = assert_json(
-        created, 201, location=f"{base}/{json.loads(created.text)['id']}", etag=f'"{json.loads(created.text)["id"]}.1"'
+        created,
+        201,
+        location=f"{STAGE_PREFIX[api]}{base}/{json.loads(created.text)['id']}",
+        etag=f'"{json.loads(created.text)["id"]}.1"',
     )
     list_id = body["id"]
     assert set(body) == {"id", "name", "position", "created_at", "updated_at"}
