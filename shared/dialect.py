@@ -42,12 +42,12 @@ class StartupParameterDialect(PGDialect_psycopg2):
         reported = getattr(connection.connection.dbapi_connection, "server_version", 0)
         if reported:
             return version_tuple(reported)
-        return super()._get_server_version_info(connection)
+        return super()._get_server_version_info(connection)  # type: ignore[no-untyped-call]
 
     def _set_backslash_escapes(self, connection: Any) -> None:
         reported = connection.connection.dbapi_connection.info.parameter_status("standard_conforming_strings")
         if reported is None:
-            super()._set_backslash_escapes(connection)
+            super()._set_backslash_escapes(connection)  # type: ignore[no-untyped-call]
         else:
             self._backslash_escapes = reported == "off"
 
