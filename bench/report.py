@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from bench.report_distance import http_path, latency
+
 COLD_LABELS = {
     "floor": "floor: bare libraries + hello route",
     "floor_db": "floor + psycopg2 connect + SELECT 1 (info)",
@@ -89,9 +91,9 @@ def _round_trips(results: dict[str, Any], add: Any) -> None:
     first = rt["first_request"]
     add("")
     add(
-        f"First request of a new process (not a target): {first['round_trips']} round trips, "
-        f"{first['statements']} messages, {first['connections_opened']} connection opened "
-        "(connect, then SQLAlchemy's first-connect dialect queries, then the statement)."
+        f"First request of a new process: {_met(first['met'])}: {first['round_trips']} ReadyForQuery messages "
+        f"(target {first['target']}: one ends the connection's startup, one answers the statement), "
+        f"{first['statements']} statements sent, {first['connections_opened']} connection opened."
     )
 
 
@@ -183,6 +185,8 @@ def render(results: dict[str, Any]) -> str:
     add("")
     _cold(results, add)
     _round_trips(results, add)
+    latency(results, add)
+    http_path(results, add)
     _warm(results, add)
     _scale(results, add)
     memory = results["memory"]

@@ -377,6 +377,44 @@ def phase_warm(out: Path) -> None:
     direct.close()
 
 
+# ----------------------------------------------------------------------------- latency at a distance
+
+
+def phase_latency(out: Path) -> None:
+    """bench/latency.py's route table through the delaying proxy (DATABASE_URL is the proxy)."""
+    from functions.api.handler import handler, http_handler
+
+    from bench.latency import RECURRING, measure
+
+    direct = psycopg2.connect(CONFIG["database_url"])
+    direct.autocommit = True
+    user, list_user = User("bench-lat"), User("bench-lat-list")
+    task, other = seed_tasks(direct, user.id, 2)
+    seed_tasks(direct, list_user.id, 60)
+    fresh = iter(seed_tasks(direct, user.id, (CONFIG["latency_requests"] + 2) * len(CONFIG["delays_ms"]) + 4))
+
+    def make_event(method: str, path: str, query: str, headers: dict[str, str], body: Any) -> dict[str, Any]:
+        return http_v2(method, path, query=query, headers=headers, body=body)
+
+    def create_recurring() -> int:
+        response = handler(make_event("POST", user.base, "", user.headers, RECURRING), CONTEXT)
+        created = json.loads(response.get("body") or "{}")
+        if response["statusCode"] != 201 or created.get("recurrence") != RECURRING["recurrence"]:
+            raise RuntimeError(f"recurring task not created: {response['statusCode']} {response.get('body', '')[:200]}")
+        return int(created["id"])
+
+    context = {
+        "users": {"warm": (user.id, user.headers), "list": (list_user.id, list_user.headers)},
+        "task": task,
+        "other": other,
+        "fresh": lambda: next(fresh),
+        "create_recurring": create_recurring,
+    }
+    result = measure(handler, http_handler.app, make_event, context, CONFIG)
+    direct.close()
+    out.write_text(json.dumps(result, indent=2))
+
+
 # --------------------------------------------------------------------------------- first request
 
 
@@ -477,5 +515,5 @@ def phase_scale(out: Path) -> None:
 
 
 if __name__ == "__main__":
-    phases = {"warm": phase_warm, "coldprofile": phase_coldprofile, "scale": phase_scale}
+    phases = {"warm": phase_warm, "coldprofile": phase_coldprofile, "scale": phase_scale, "latency": phase_latency}
     phases[sys.argv[1]](Path(sys.argv[3]))
