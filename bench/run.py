@@ -29,6 +29,7 @@ from sqlalchemy.engine import URL
 from bench.coldstart import build_artifacts, find_python312, run_cold
 from bench.common import BENCH, OUT, QUICK, ROOT, STARTED, libpq_url, log, run_worker
 from bench.database import counting_proxy, database_server, prepare_bench_database, seed_scale, seed_user
+from bench.http import run_http
 from bench.report import render
 
 WARM_TARGET = 0.35
@@ -182,6 +183,7 @@ def summarize(
             **parts["latency"],
             "met": all(r["met"] for r in parts["latency"]["routes"].values() if r["measured"]),
         },
+        "http": parts["http"],
         "memory": warm["memory"],
         "timings_s": {**TIMINGS, "total": round(time.perf_counter() - STARTED, 1)},
     }
@@ -205,6 +207,8 @@ def main() -> None:
             warm = run_warm(url)
         with phase("latency at a database distance"):
             latency = run_latency(url)
+        with phase("HTTP server path"):
+            http = run_http(url)
         with phase("scale"):
             list_sql = warm["round_trips"]["routes"]["list"]["messages"][-1]
             scale = run_scale(small, big, list_sql, warm["list_user"])
@@ -218,6 +222,7 @@ def main() -> None:
         scale=scale,
         cold=cold,
         latency=latency,
+        http=http,
         load_start=load_start,
     )
     (BENCH / "results.json").write_text(json.dumps(results, indent=2) + "\n")

@@ -9,10 +9,17 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from scripts import devdb  # noqa: E402
+
+
+def uvicorn_options() -> dict[str, Any]:
+    """How `make run` serves the app (bench/http.py serves it, and its floor, the same way).
+    No access log: at log level warning uvicorn would build each access line only to drop it."""
+    return {"host": "127.0.0.1", "log_level": "warning", "access_log": False}
 
 
 def main() -> None:
@@ -41,7 +48,7 @@ def main() -> None:
         f'try it:  curl -H "Authorization: Bearer $(make -s token USER=alice)" {base}/api/alice/tasks\n',
         flush=True,
     )
-    uvicorn.run("functions.api.app:create_app", factory=True, host="127.0.0.1", port=settings.port, log_level="warning")
+    uvicorn.run("functions.api.app:create_app", factory=True, port=settings.port, **uvicorn_options())
 
 
 if __name__ == "__main__":
