@@ -153,10 +153,15 @@ def compare_options(env: dict[str, str], headers: dict[str, str], path: str, chu
     for module, option in (("httptools", {"http": "httptools"}), ("uvloop", {"loop": "uvloop"})):
         with contextlib.suppress(ImportError):
             __import__(module)
-            variants[f"{option}"] = option
+            variants[", ".join(f"{k}={v}" for k, v in option.items())] = option
+    # What the threadpool hop costs: the app as on Lambda runs its database work inline (which a
+    # server must not do: the loop would stop serving while one request waits).
+    variants["database work inline (no threadpool hop)"] = {"env": {"AWS_LAMBDA_FUNCTION_NAME": "bench"}}
     out: dict[str, float] = {}
     for name, option in variants.items():
-        with server("app", PORTS["variant"], env, option) as port:
+        option = dict(option)
+        variant_env = {**env, **option.pop("env", {})}
+        with server("app", PORTS["variant"], variant_env, option) as port:
             client = Client(PORTS["variant"])
             for _ in range(5):
                 client.send("GET", path, headers, None, 200)

@@ -39,6 +39,7 @@ import jwt  # noqa: E402
 import psycopg2  # noqa: E402
 from scripts.artifact_smoke import FakeContext, http_v2  # noqa: E402
 
+from bench.framework_floor import framework_floor  # noqa: E402
 from bench.pgproxy import mark  # noqa: E402
 from bench.profiling import counting_thread_hops, inline_threads, summarize  # noqa: E402
 
@@ -227,13 +228,17 @@ class Floor:
             assert found, "the captured DELETE names no task id"
             self.pattern = re.compile(rf"tasks\.id = {found.group(1)}\b")
 
+        self.rows: list[Any] = []
+        self.description: Any = None
+
     def __call__(self, i: int) -> None:
         for sql in self.messages:
             if self.delete_ids is not None:
                 sql = self.pattern.sub(f"tasks.id = {self.delete_ids[i]}", sql)
             self.cursor.execute(sql)
-            if self.cursor.description is not None:
-                self.cursor.fetchall()
+            self.description = self.cursor.description
+            if self.description is not None:
+                self.rows = self.cursor.fetchall()
 
 
 def measure_warm(handler: Handler, routes: Routes, captured: dict[str, Any]) -> dict[str, Any]:
@@ -250,27 +255,43 @@ def measure_warm(handler: Handler, routes: Routes, captured: dict[str, Any]) -> 
             routes.more_deletable(warmup + rounds * app_cap)
             delete_ids = seed_tasks(connection, routes.user.id, warmup + rounds * floor_cap)
         floor = Floor(cursor, captured[name]["messages"], delete_ids)
+        # The second floor shares the psycopg2 floor's ids (its own index range, past the first's).
+        fw_floor = Floor(cursor, captured[name]["messages"], delete_ids)
+        fw_first = warmup + rounds * floor_cap // 2
+        fw_handler = framework_floor(make(0)["requestContext"]["http"]["method"], fw_floor, fw_first)
 
         def app(i: int, make: MakeEvent = make, expected: int = expected) -> None:
             call(handler, make(i), expected)
 
+        def framework(i: int, make: MakeEvent = make, fw: Any = fw_handler) -> None:
+            fw(make(i), CONTEXT)
+
         for i in range(warmup):
             app(i)
             floor(i)
+        fw_floor_index = 0
+        for _ in range(5):
+            framework(fw_floor_index)
+            fw_floor_index += 1
         app_index = floor_index = warmup
-        app_rates, floor_rates = [], []
-        for _ in range(rounds):  # alternate, so both sides see the same background load
+        app_rates, floor_rates, fw_rates = [], [], []
+        for _ in range(rounds):  # alternate, so all three see the same background load
             n, elapsed = timed_chunk(app, app_index, app_cap, seconds)
             app_index += n
             app_rates.append(n / elapsed)
-            n, elapsed = timed_chunk(floor, floor_index, floor_cap, seconds)
+            n, elapsed = timed_chunk(floor, floor_index, floor_cap // 2, seconds)
             floor_index += n
             floor_rates.append(n / elapsed)
+            n, elapsed = timed_chunk(framework, fw_floor_index, app_cap, seconds)
+            fw_floor_index += n
+            fw_rates.append(n / elapsed)
         results[name] = {
             "app_rps": statistics.median(app_rates),
             "floor_rps": statistics.median(floor_rates),
             "ratio": statistics.median(app_rates) / statistics.median(floor_rates),
             "ratio_per_round": [a / f for a, f in zip(app_rates, floor_rates, strict=True)],
+            "framework_floor_rps": statistics.median(fw_rates),
+            "ratio_to_framework_floor": statistics.median(app_rates) / statistics.median(fw_rates),
             "app_requests": app_index,
             "floor_requests": floor_index,
             "statements_per_request": len(captured[name]["messages"]),
