@@ -37,7 +37,7 @@ def serve_cpu_time(port: int) -> None:
 def main() -> None:
     target, port = sys.argv[1], int(sys.argv[2])
     threading.Thread(target=serve_cpu_time, args=(port + 10,), daemon=True).start()
-    options = {**uvicorn_options(), **(json.loads(sys.argv[3]) if len(sys.argv) > 3 else {})}
+    options = {"host": "127.0.0.1", **uvicorn_options(), **(json.loads(sys.argv[3]) if len(sys.argv) > 3 else {})}
     if target == "app":
         uvicorn.run("functions.api.app:create_app", factory=True, port=port, **options)
     else:

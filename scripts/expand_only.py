@@ -165,8 +165,8 @@ def pins(requirements: Path) -> dict[str, str]:
         line = line.split("#", 1)[0].strip()
         if line.startswith("-r "):
             found.update(pins(requirements.parent / line[3:].strip()))
-        elif "==" in line:
-            name, version = line.split("==", 1)
+        elif "==" in line:  # a lock line ends in a continuation: `name==version \`
+            name, version = line.rstrip("\\").split("==", 1)
             found[re.sub(r"\[.*\]", "", name).strip().lower().replace("_", "-")] = version.strip()
     return found
 

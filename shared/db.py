@@ -21,6 +21,7 @@ from sqlalchemy.exc import DisconnectionError
 from sqlmodel import Session
 
 from shared.config import Settings, get_settings
+from shared.db_faults import is_transient
 from shared.dialect import DRIVERNAME
 
 _engine: Engine | None = None
@@ -41,7 +42,9 @@ def _connect_with_retry(params: dict[str, Any]) -> Any:
     """A suspended Neon compute can take a while to wake: a short timeout plus one retry."""
     try:
         return psycopg2.connect(**params)
-    except psycopg2.OperationalError:
+    except psycopg2.OperationalError as error:
+        if not is_transient(error):  # a wrong password or sslmode fails the same way twice
+            raise
         return psycopg2.connect(**params)
 
 

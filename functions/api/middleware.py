@@ -6,7 +6,6 @@ Anything unexpected becomes a bare 500 problem.
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 import uuid
@@ -17,7 +16,7 @@ from starlette.exceptions import HTTPException
 
 from functions.api import metrics
 from functions.api.problems import PROBLEM_JSON, problem_body
-from shared.auth import AuthError, TokenVerifier
+from shared.auth import AuthError, AuthUnavailable, TokenVerifier
 from shared.config import get_settings
 
 Scope = MutableMapping[str, Any]
@@ -119,18 +118,17 @@ class EdgeMiddleware:
             if not status_holder["status"]:
                 await self._reject(send_logged, 500, "an unexpected error occurred", request_id)
         finally:
-            route = scope.get("route")
-            access_log.info(
-                json.dumps(
-                    {
-                        "request_id": request_id,
-                        "method": scope.get("method"),
-                        "route": getattr(route, "path", None),
-                        "status": status_holder["status"],
-                        "duration_ms": round((time.perf_counter() - started) * 1000, 2),
-                    }
-                )
-            )
+            route = getattr(scope.get("route"), "path", None)
+            fields = {
+                "request_id": request_id,
+                "method": scope.get("method"),
+                "route": route,
+                "status": status_holder["status"],
+                "duration_ms": round((time.perf_counter() - started) * 1000, 2),
+            }
+            # The fields travel as record attributes: Lambda's JSON log format (LoggingConfig) puts
+            # them beside its own requestId; the message is only for people reading plain text.
+            access_log.info("%s %s %s", fields["method"], route or "-", fields["status"], extra=fields)
             metrics.record_request(scope, status_holder["status"], started)
 
     async def _guarded(self, scope: Scope, receive: Receive, send: Send, request_id: str) -> None:
@@ -166,6 +164,9 @@ class EdgeMiddleware:
             principal = get_verifier().verify(token.strip())
         except AuthError as error:
             return 401, str(error), {"WWW-Authenticate": 'Bearer realm="tasks-api", error="invalid_token"'}
+        except AuthUnavailable as error:
+            # The keys are unreachable: the token may be fine, so this is no sign-out (401).
+            return 503, str(error), {"Retry-After": str(error.retry_after)}
         if path_user != principal.subject:
             return 403, "the path's user id is not the token's subject", {}
         scope["state"]["owner_id"] = principal.subject

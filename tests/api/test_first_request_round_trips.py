@@ -22,12 +22,12 @@ from bench.pgproxy import mark
 from shared.config import normalize_database_url
 from shared.db import create_db_engine
 from shared.dialect import version_tuple
-from tests.conftest import REPO
+from tests.support import REPO
 
 FIRST_REQUEST = """
 import json, sys
 from scripts.artifact_smoke import FakeContext, http_v2
-from tests.conftest import auth
+from tests.support.tokens import auth
 from functions.api.handler import handler
 paths = json.loads(sys.argv[1])
 for path in paths:

@@ -11,8 +11,9 @@ import pytest
 import shared.db
 from functions.api import metrics
 from functions.api.handler import KEEP_WARM_EVENT
-from tests.conftest import make_token
-from tests.functions.lambda_events import V2, FakeLambdaContext, load_event
+from tests.functions.lambda_events import V2, load_event
+from tests.support.lambda_context import FakeLambdaContext
+from tests.support.tokens import make_token
 
 UNREACHABLE_URL = "postgresql://postgres:pw@127.0.0.1:1/x"
 

@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 
 from functions.api import metrics
-from tests.conftest import auth
 from tests.observability.emf_spec import emf_problems
+from tests.support.tokens import auth
 
 UNREACHABLE_URL = "postgresql://postgres:pw@127.0.0.1:1/x"
 

@@ -16,8 +16,10 @@ import sys
 import uuid
 
 from functions.api import metrics
-from tests.conftest import REPO, make_token
-from tests.functions.lambda_events import V2, FakeLambdaContext, load_event, with_body, with_header, with_query
+from tests.functions.lambda_events import V2, load_event, with_body, with_header, with_query
+from tests.support import REPO
+from tests.support.lambda_context import FakeLambdaContext
+from tests.support.tokens import make_token
 
 MARK = uuid.uuid4().hex[:10]
 TITLE = f"Secret plan {MARK}"
