@@ -63,14 +63,23 @@ def server(target: str, port: int, env: dict[str, str], options: dict[str, Any] 
 
 class Client:
     def __init__(self, port: int) -> None:
+        self.port = port
         self.connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
 
     def send(self, method: str, path: str, headers: dict[str, str], body: Any, status: int) -> None:
         data = None if body is None else json.dumps(body)
         if data is not None:
             headers = {**headers, "content-type": "application/json"}
-        self.connection.request(method, path, body=data, headers=headers)
-        response = self.connection.getresponse()
+        try:
+            self.connection.request(method, path, body=data, headers=headers)
+            response = self.connection.getresponse()
+        except (http.client.RemoteDisconnected, ConnectionError):
+            # uvicorn closes a keep-alive connection idle for 5 s (while the other server's chunk
+            # ran): it never read this request, so send it again on a new connection.
+            self.connection.close()
+            self.connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
+            self.connection.request(method, path, body=data, headers=headers)
+            response = self.connection.getresponse()
         payload = response.read()
         if response.status != status:
             raise RuntimeError(f"{method} {path}: {response.status} {payload[:200]!r}")
