@@ -14,7 +14,9 @@ from typing import Any, NoReturn
 
 from shared.models.limits import USER_ID_MAX
 
-_BAD_SUBJECT = re.compile(r"[/\x00-\x1f\x7f]")
+# Not a user id: `/`, control characters, and lone surrogates (a valid JSON escape that no UTF-8
+# column, header or URL can hold: the first INSERT would fail on it).
+_BAD_SUBJECT = re.compile(r"[/\x00-\x1f\x7f\ud800-\udfff]")
 # NumericDate range accepted: the epoch to the end of year 9999. Past it a date names no instant
 # a clock will reach (and 10**400 is not a float at all).
 NUMERIC_DATE_MAX = 253_402_300_799

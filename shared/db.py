@@ -25,6 +25,7 @@ from shared.db_faults import is_transient
 from shared.dialect import DRIVERNAME
 
 _engine: Engine | None = None
+SAME_MESSAGE_PREFIX = "same_message_prefix"  # execution option: SQL sent before the statement
 _engine_lock = threading.Lock()
 
 
@@ -94,7 +95,10 @@ def create_db_engine(settings: Settings) -> Engine:
     ) -> tuple[str, Any]:
         if executemany:
             return statement, parameters
-        return prefix + statement, parameters
+        # A statement may ask for statements of its own to run first in the same message (and
+        # the same implicit transaction), e.g. a lock: still one round trip.
+        first = context.execution_options.get(SAME_MESSAGE_PREFIX, "") if context is not None else ""
+        return prefix + first + statement, parameters
 
     return engine
 

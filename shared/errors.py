@@ -8,10 +8,13 @@ class DomainError(Exception):
     title: str = "Bad Request"
     slug: str = "bad-request"
 
-    def __init__(self, detail: str, *, headers: dict[str, str] | None = None) -> None:
+    def __init__(
+        self, detail: str, *, headers: dict[str, str] | None = None, errors: list[dict[str, object]] | None = None
+    ) -> None:
         super().__init__(detail)
         self.detail = detail
         self.headers = headers or {}
+        self.errors = errors  # validation-style issues ({loc, msg, type}) when the error names body fields
 
 
 class BadCursor(DomainError):
@@ -26,12 +29,29 @@ class IdempotencyInProgress(DomainError):
     status, title, slug = 409, "Conflict", "idempotency-key-in-progress"
 
 
+class Conflict(DomainError):
+    status, title, slug = 409, "Conflict", "conflict"
+
+
 class PreconditionFailed(DomainError):
     status, title, slug = 412, "Precondition Failed", "precondition-failed"
 
 
 class IdempotencyKeyReused(DomainError):
     status, title, slug = 422, "Unprocessable Content", "idempotency-key-reused"
+
+
+class InvalidReference(DomainError):
+    """A body field names a list or task the caller cannot use (foreign, deleted, unknown or in
+    another scope): one message whichever it is, so the answer reveals nothing about other users."""
+
+    status, title, slug = 422, "Unprocessable Content", "validation-error"
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(
+            "the request is not valid", errors=[{"loc": ["body", field], "msg": message, "type": "invalid_reference"}]
+        )
+        self.field = field
 
 
 class ServiceUnavailable(DomainError):

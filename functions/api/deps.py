@@ -8,10 +8,12 @@ from typing import Annotated, TypeVar
 from fastapi import Depends, Header, Path, Request
 from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
+from starlette.convertors import Convertor, register_url_convertor
 
 from shared.config import get_settings
 from shared.db import open_session
 from shared.models.limits import USER_ID_MAX
+from shared.parsing import BIGINT_MAX, parse_int
 
 T = TypeVar("T")
 
@@ -66,6 +68,26 @@ def parse_etags(value: str | None, *, weak_matches: bool) -> list[str] | None:
 async def cursor_key() -> bytes:
     return get_settings().cursor_key
 
+
+ID_OUT_OF_RANGE = 0  # no entity has it: the services answer 404
+
+
+class IdConvertor(Convertor[int]):
+    """`{task_id:id}`: an id path segment, any run of ASCII digits, parsed totally: a value past
+    the bigint range (or past Python's 4300-digit limit) is ID_OUT_OF_RANGE, never an error.
+    Starlette's `int` convertor would raise on those, a 500."""
+
+    regex = "[0-9]+"
+
+    def convert(self, value: str) -> int:
+        parsed = parse_int(value, max_value=BIGINT_MAX)
+        return ID_OUT_OF_RANGE if parsed is None else parsed
+
+    def to_string(self, value: int) -> str:
+        return str(value)
+
+
+register_url_convertor("id", IdConvertor())
 
 CurrentOwner = Annotated[str, Depends(current_owner)]
 UserId = Annotated[

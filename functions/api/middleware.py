@@ -9,8 +9,9 @@ from __future__ import annotations
 import logging
 import time
 import uuid
-from collections.abc import Awaitable, Callable, MutableMapping
+from collections.abc import Awaitable, Callable, Iterator, MutableMapping
 from typing import Any
+from urllib.parse import unquote
 
 from starlette.exceptions import HTTPException
 
@@ -18,6 +19,7 @@ from functions.api import metrics
 from functions.api.problems import PROBLEM_JSON, problem_body
 from shared.auth import AuthError, AuthUnavailable, TokenVerifier
 from shared.config import get_settings
+from shared.parsing import parse_int
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -101,11 +103,19 @@ class EdgeMiddleware:
         started = time.perf_counter()
         metrics.start_request()
         status_holder = {"status": 0}
+        method = scope.get("method")
+        # HEAD is GET without the body (RFC 9110 9.3.2), for every route that answers GET: the app
+        # sees a GET (in a scope of its own: the server keeps its HEAD), the body is dropped here.
+        is_head = method == "HEAD"
+        if is_head:
+            scope = {**scope, "method": "GET"}
 
         async def send_logged(message: Message) -> None:
             if message["type"] == "http.response.start":
                 status_holder["status"] = message["status"]
                 message.setdefault("headers", []).append((b"x-request-id", request_id.encode()))
+            elif is_head and message["type"] == "http.response.body":
+                message = {**message, "body": b""}
             await send(message)
 
         try:
@@ -121,7 +131,7 @@ class EdgeMiddleware:
             route = getattr(scope.get("route"), "path", None)
             fields = {
                 "request_id": request_id,
-                "method": scope.get("method"),
+                "method": method,
                 "route": route,
                 "status": status_holder["status"],
                 "duration_ms": round((time.perf_counter() - started) * 1000, 2),
@@ -132,15 +142,15 @@ class EdgeMiddleware:
             metrics.record_request(scope, status_holder["status"], started)
 
     async def _guarded(self, scope: Scope, receive: Receive, send: Send, request_id: str) -> None:
-        length = _header(scope, b"content-length")
-        if length is not None and (not length.isdigit() or int(length) > MAX_BODY_BYTES):
-            status = 413 if length.isdigit() else 400
+        length = _content_length(scope)
+        if length is None or length > MAX_BODY_BYTES:
+            status = 400 if length is None else 413
             await self._reject(send, status, TOO_LARGE if status == 413 else "invalid Content-Length", request_id)
             return
         path: str = scope["path"]
         head = next((h for h in self.owned_heads if path.startswith(h)), None)
         if head is not None:
-            rejection = self._authorize(scope, path[len(head) :].split("/", 1)[0])
+            rejection = self._authorize(scope, head)
             if rejection is not None:
                 status, detail, headers = rejection
                 await self._reject(send, status, detail, request_id, headers)
@@ -152,7 +162,7 @@ class EdgeMiddleware:
                     return
         await self.app(scope, _limited(receive), send)
 
-    def _authorize(self, scope: Scope, path_user: str) -> tuple[int, str, dict[str, str]] | None:
+    def _authorize(self, scope: Scope, head: str) -> tuple[int, str, dict[str, str]] | None:
         challenge = {"WWW-Authenticate": 'Bearer realm="tasks-api"'}
         authorization = _header(scope, b"authorization")
         if authorization is None:
@@ -167,8 +177,10 @@ class EdgeMiddleware:
         except AuthUnavailable as error:
             # The keys are unreachable: the token may be fine, so this is no sign-out (401).
             return 503, str(error), {"Retry-After": str(error.retry_after)}
-        if path_user != principal.subject:
+        routed = _routed_path_of(scope, head, principal.subject)
+        if routed is None:
             return 403, "the path's user id is not the token's subject", {}
+        scope["path"] = routed
         scope["state"]["owner_id"] = principal.subject
         return None
 
@@ -182,11 +194,50 @@ class EdgeMiddleware:
         await send({"type": "http.response.body", "body": body})
 
 
-async def _has_body(receive: Receive, length: str | None) -> tuple[Receive, bool]:
+_NO_LENGTH = -1
+
+
+def _content_length(scope: Scope) -> int | None:
+    """The Content-Length: _NO_LENGTH when absent, None when it is not a plain decimal number."""
+    text = _header(scope, b"content-length")
+    if text is None:
+        return _NO_LENGTH
+    return parse_int(text)
+
+
+def _routed_path_of(scope: Scope, head: str, subject: str) -> str | None:
+    """The path the app routes when its user segment names `subject`, with that segment spelled
+    exactly as the subject (so every URL built from the path names the owner); None when it does not.
+
+    The segment is the path decoded once. The server's decoded `path` is not always that: Starlette's
+    test client decodes twice, and so does Mangum for HTTP API events, whose paths API Gateway has
+    already decoded (`a%2520b` -> `a%20b` -> `a b`). So the once-decoded spellings count as well:
+    the request's raw path decoded once, and an HTTP API event's own path.
+    """
+    for path in _path_spellings(scope):
+        if path.startswith(head) and path[len(head) :].split("/", 1)[0] == subject:
+            return path
+    return None
+
+
+def _path_spellings(scope: Scope) -> Iterator[str]:
+    yield scope["path"]
+    raw_path = scope.get("raw_path")
+    if isinstance(raw_path, bytes):
+        yield unquote(raw_path.decode("latin-1"))
+    event = scope.get("aws.event")
+    if isinstance(event, dict) and "version" in event:
+        context = event.get("requestContext") or {}
+        raw = (context.get("http") or {}).get("path") if event.get("version") == "2.0" else event.get("path")
+        if isinstance(raw, str):
+            yield raw
+
+
+async def _has_body(receive: Receive, length: int) -> tuple[Receive, bool]:
     """Whether the request carries a body. Without a Content-Length (API Gateway's REST events
     have none) that takes a look at the first body message, which is then handed on unread."""
-    if length is not None:
-        return receive, int(length) > 0
+    if length != _NO_LENGTH:
+        return receive, length > 0
     first = await receive()
     delivered = False
 

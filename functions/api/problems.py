@@ -122,6 +122,8 @@ def _allowed_methods(request: Request) -> list[str]:
             routes.extend(included.routes)
         elif route.matches(request.scope)[0] is not Match.NONE:
             methods.update(getattr(route, "methods", None) or ())
+    if "GET" in methods:
+        methods.add("HEAD")  # the edge answers HEAD wherever GET is
     order = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"]
     return sorted(methods, key=lambda m: order.index(m) if m in order else len(order))
 
@@ -141,7 +143,9 @@ async def _domain_error(request: Request, exc: Exception) -> Response:
             fields["cause"] = kind
         level = logging.ERROR if exc.status == 500 else logging.WARNING
         logger.log(level, "%s (%s)", exc.slug, error, extra=fields)
-    return problem(request, exc.status, exc.detail, slug=exc.slug, title=exc.title, headers=exc.headers)
+    return problem(
+        request, exc.status, exc.detail, slug=exc.slug, title=exc.title, headers=exc.headers, errors=exc.errors
+    )
 
 
 async def _database_error(request: Request, exc: Exception) -> Response:

@@ -1,21 +1,33 @@
-"""The ETag format: a task's id and write counter, written and parsed only here."""
+"""The ETag format: a row's id and write counter, written and parsed only here (tasks and lists)."""
 
 from __future__ import annotations
 
-from shared.models.task import TaskRecord
+from typing import Protocol
+
+from shared.parsing import parse_canonical_int
 
 ANY_ETAG = "*"
 
 
-def etag_of(task: TaskRecord) -> str:
+class Versioned(Protocol):
+    @property
+    def id(self) -> int: ...
+    @property
+    def version(self) -> int: ...
+
+
+def etag_of(entity: Versioned) -> str:
     """Strong ETag: the row's write counter, which moves on every successful write."""
-    return f'"{task.id}.{task.version}"'
+    return f'"{entity.id}.{entity.version}"'
 
 
-def version_in_etag(etag: str, task_id: int) -> int | None:
-    """The version an ETag of `etag_of` names for this task; None for any other tag."""
-    prefix = f'"{task_id}.'
-    version = etag[len(prefix) : -1]
-    if etag.startswith(prefix) and etag.endswith('"') and version.isdigit():
-        return int(version)
-    return None
+def version_in_etag(etag: str, entity_id: int) -> int | None:
+    """The version an ETag of `etag_of` names for this entity; None for any other tag.
+
+    Octet for octet: only the exact spelling `etag_of` writes matches (`"7.01"` is not `"7.1"`,
+    `"7.²"` and `"7.٣"` are nothing), so matching the version is comparing the tags.
+    """
+    prefix = f'"{entity_id}.'
+    if len(etag) <= len(prefix) or not etag.startswith(prefix) or not etag.endswith('"'):
+        return None
+    return parse_canonical_int(etag[len(prefix) : -1])

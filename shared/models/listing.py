@@ -22,6 +22,7 @@ class SortField(str, enum.Enum):
     due_at = "due_at"
     priority = "priority"
     title = "title"  # type: ignore[assignment]  # an Enum member may shadow str.title
+    position = "position"  # manual order
 
 
 SORT_VALUES = [f"{sign}{f.value}" for f in SortField for sign in ("", "-")]
@@ -53,6 +54,10 @@ def _canonical(value: Any) -> Any:
     return value
 
 
+TOP_LEVEL = 0  # the inbox (no list), or top level (no parent)
+NO_SUCH_ID = -1  # stands for an id beyond any row's: the filter matches nothing
+
+
 @dataclass(frozen=True)
 class TaskQuery:
     """A listing's filters and sort. A filter that is None or () is not applied.
@@ -67,6 +72,10 @@ class TaskQuery:
     q: str | None = None
     due_before: datetime | None = None
     due_after: datetime | None = None
+    # Scopes as stored by the position index: coalesce(list_id, 0), coalesce(parent_id, 0).
+    # 0 is the inbox / top level; NO_SUCH_ID an id that cannot exist (too large for a bigint).
+    list_scope: int | None = None
+    parent_scope: int | None = None
     sort: Sort = field(default_factory=Sort)
 
     def fingerprint(self) -> list[object]:
@@ -76,7 +85,8 @@ class TaskQuery:
 
 @dataclass(frozen=True)
 class After:
-    """Where a keyset page starts: right after this sort value and id (from a cursor)."""
+    """Where a keyset page starts: right after the row with this sort source (its text, as the
+    database wrote it; None when NULL) and id (from a cursor)."""
 
-    sort_value: Any
+    sort_source: str | None
     task_id: int

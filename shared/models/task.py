@@ -2,7 +2,7 @@
 
 The table (shared.models.table), the response schema (TaskPublic) and the read-only fields of the
 input schemas (shared.models.task_input) are built from this class (see shared.models.record).
-Adding a field: one line here, a migration, and (if clients may set it) one line in TaskCreate.
+Adding a field: one line here, a migration, and (if clients may set it) one line in TaskFields.
 """
 
 from __future__ import annotations

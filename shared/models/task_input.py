@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, get_type_hints
+from typing import TYPE_CHECKING, Annotated, Any, get_type_hints
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, create_model, model_validator
 
+from shared.models.limits import ROW_ID_MAX
 from shared.models.priority import Priority
 from shared.models.task import PUBLIC_FIELDS
 from shared.models.text import Description, Tags, Title
@@ -25,21 +26,38 @@ class _TaskInput(BaseModel):
         return data
 
 
+# A list or task id in a body: a positive bigint (a JSON integer, never a string or a float).
+RowId = Annotated[int, Field(strict=True, ge=1, le=ROW_ID_MAX)]
+
+
 # The fields a client may set; every other field a response shows is read-only.
-class TaskCreate(_TaskInput):
+class TaskFields(_TaskInput):
     title: Title
     description: Description = None
     completed: StrictBool = False
     priority: Priority = Priority.medium
     due_at: DueAt = None
     tags: Tags = Field(default_factory=list)
+    list_id: RowId | None = Field(default=None, description="The task's list; null: the inbox.")
+    parent_id: RowId | None = Field(
+        default=None, description="The top-level task this is a subtask of; null: a top-level task."
+    )
 
 
-class TaskReplace(TaskCreate):
+class TaskCreate(TaskFields):
+    after_id: RowId | None = Field(
+        default=None,
+        description="Place the new task right after this task of its scope (null: first); absent: last.",
+    )
+
+
+class TaskReplace(TaskFields):
     """PUT: every editable field; omitted optional fields go back to their defaults."""
 
 
-READ_ONLY_FIELDS = frozenset(PUBLIC_FIELDS) - set(TaskCreate.model_fields)
+# Where a task goes among its scope's (user, list, parent) tasks: not a stored field.
+PLACEMENT_FIELDS = frozenset({"after_id"})
+READ_ONLY_FIELDS = frozenset(PUBLIC_FIELDS) - set(TaskFields.model_fields)
 
 _UPDATE_DOC = "PATCH: only the fields sent change."
 if TYPE_CHECKING:
@@ -48,16 +66,25 @@ if TYPE_CHECKING:
         """PATCH: only the fields sent change."""
 
 else:
-    # TaskCreate's fields, each with the same type but absent by default. Absent means
+    # TaskFields' fields, each with the same type but absent by default. Absent means
     # "unchanged"; a field whose type excludes null (title, completed, ...) refuses an explicit null.
-    _hints = get_type_hints(TaskCreate, include_extras=True)
+    _hints = get_type_hints(TaskFields, include_extras=True)
     TaskUpdate = create_model(
         "TaskUpdate",
         __base__=_TaskInput,
         __doc__=_UPDATE_DOC,
-        **{name: (_hints[name], None) for name in TaskCreate.model_fields},
+        **{name: (_hints[name], None) for name in TaskFields.model_fields},
     )
 
 
 class TaskCompletion(_TaskInput):
     completed: StrictBool | None = None
+
+
+class TaskMove(_TaskInput):
+    """Where a task goes: right after `after_id` (null: first) in the target scope. An omitted
+    `list_id` and `parent_id` keep the task's own; a `parent_id` alone takes the parent's list."""
+
+    after_id: RowId | None
+    list_id: RowId | None = None
+    parent_id: RowId | None = None

@@ -7,7 +7,7 @@ from typing import Annotated
 
 from pydantic import AfterValidator, Field, WithJsonSchema
 
-from shared.models.limits import DESCRIPTION_MAX, TAG_MAX, TAGS_MAX, TITLE_MAX
+from shared.models.limits import DESCRIPTION_MAX, LIST_NAME_MAX, TAG_MAX, TAGS_MAX, TITLE_MAX
 
 # Control characters, and lone surrogates (valid JSON escapes that no UTF-8 database can store).
 CONTROL_CHARS = re.compile(r"[\x00-\x1f\x7f\ud800-\udfff]")
@@ -66,7 +66,11 @@ def visible(value: str | None) -> str | None:
 
 
 # The schemas tell clients the rule after trimming: some visible character, no control character.
-_VISIBLE_TEXT = "^[^\\x00-\\x1f\\x7f]*[^\\s\\x00-\\x1f\\x7f][^\\x00-\\x1f\\x7f]*$"
+# The visible character is spelt out rather than `\\S`: regex dialects disagree on what `\\s` covers
+# (ECMAScript's leaves out U+0085, which str.strip trims), and the schema must promise exactly
+# what validation accepts.
+_TRIMMED = "".join(f"\\u{ord(c):04x}" for c in _WHITESPACE if ord(c) > 0x1F)
+_VISIBLE_TEXT = f"^[^\\x00-\\x1f\\x7f]*[^\\x00-\\x1f\\x7f{_TRIMMED}][^\\x00-\\x1f\\x7f]*$"
 NO_CONTROL_CHARS = r"^[^\x00-\x1f\x7f]*$"
 Title = Annotated[
     str,
@@ -102,4 +106,22 @@ Tags = Annotated[
             "maxItems": TAGS_MAX,
         }
     ),
+]
+
+
+def _check_list_name(value: str) -> str:
+    value = value.strip(_WHITESPACE)
+    if not value:
+        raise ValueError("name must not be blank")
+    if len(value) > LIST_NAME_MAX:
+        raise ValueError(f"name must be at most {LIST_NAME_MAX} characters")
+    if CONTROL_CHARS.search(value):
+        raise ValueError("name must not contain control characters")
+    return value
+
+
+ListName = Annotated[
+    str,
+    AfterValidator(_check_list_name),
+    WithJsonSchema({"type": "string", "minLength": 1, "maxLength": LIST_NAME_MAX, "pattern": _VISIBLE_TEXT}),
 ]

@@ -16,7 +16,8 @@ from shared.models.idempotency import IdempotencyKey
 from shared.models.limits import IDEMPOTENCY_TTL_HOURS
 from shared.models.table import tasks
 from shared.models.task import TaskRecord
-from shared.repositories.tasks import insert_params, insert_shape, run, to_record
+from shared.repositories.positions import SERIALISED, Place
+from shared.repositories.tasks import InsertShape, insert_params, insert_shape, run, to_record, write
 
 keys = IdempotencyKey.__table__  # type: ignore[attr-defined]
 CLEANUP_BATCH = 20
@@ -28,9 +29,13 @@ def _pgcode(error: Exception) -> str | None:
     return getattr(getattr(error, "orig", None), "pgcode", None)
 
 
+class NotPlaced(Exception):
+    """The create inserted nothing: its `after_id` names no task of the new task's scope."""
+
+
 @cache
-def _insert_with_key(fields: tuple[str, ...], completed: bool) -> Any:
-    created = insert_shape(fields, completed).cte("created")
+def _insert_with_key(shape: InsertShape) -> Any:
+    created = insert_shape(shape).cte("created")
     claim = (
         insert(keys)
         .from_select(
@@ -52,23 +57,30 @@ def _insert_with_key(fields: tuple[str, ...], completed: bool) -> Any:
         .with_for_update(skip_locked=True)
     )
     sweep = delete(keys).where(func.row(keys.c.user_id, keys.c.key).in_(expired)).cte("swept")
-    return select(created).add_cte(claim).add_cte(sweep)
+    return select(created).add_cte(claim).add_cte(sweep).execution_options(**SERIALISED)
 
 
 def insert_task_with_key(
-    session: Session, *, owner_id: str, values: dict[str, Any], key: str, request_hash: str
+    session: Session,
+    *,
+    owner_id: str,
+    values: dict[str, Any],
+    key: str,
+    request_hash: str,
+    place: Place = Place.last,
+    after_id: int | None = None,
 ) -> TaskRecord | None:
     """Create the task and claim the key in one atomic statement, storing the response snapshot.
 
     None when the key is already claimed: the whole statement fails with a unique violation, so
     no task is created. IdempotencyInProgress when another request holds the key uncommitted
     past the lock timeout. A few expired keys (anyone's) are swept in the same statement, so
-    expiry needs no scheduler of its own.
+    expiry needs no scheduler of its own. NotPlaced when the placement inserted nothing.
     """
-    fields, completed, params = insert_params(owner_id, values)
+    shape, params = insert_params(owner_id, values, place, after_id)
     params.update(key=key, request_hash=request_hash)
     try:
-        return to_record(run(session, _insert_with_key(fields, completed), params).one())
+        row = write(session, _insert_with_key(shape), params).one_or_none()
     except IntegrityError as error:
         if _pgcode(error) != _UNIQUE_VIOLATION:
             raise
@@ -77,6 +89,9 @@ def insert_task_with_key(
         if _pgcode(error) == _LOCK_NOT_AVAILABLE:
             raise IdempotencyInProgress("a request with this Idempotency-Key is still being processed") from None
         raise
+    if row is None:
+        raise NotPlaced
+    return to_record(row)
 
 
 @dataclass(frozen=True)

@@ -14,21 +14,23 @@ import enum
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import (
     ColumnElement,
     Executable,
     SmallInteger,
+    String,
     Text,
     and_,
     bindparam,
     case,
-    delete,
+    cast,
     false,
     func,
     insert,
     literal_column,
+    null,
     or_,
     select,
     true,
@@ -37,12 +39,14 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
+from shared.errors import InvalidReference
 from shared.models.listing import After, Sort, SortField, Status, TaskQuery
-from shared.models.priority import PRIORITY_RANK
 from shared.models.table import tasks
 from shared.models.task import TaskRecord, TaskStats
+from shared.repositories.positions import SERIALISED, Place, after_exists, placed_key
 
 TOGGLE = "toggle"  # `completed=TOGGLE` flips the flag
 
@@ -56,8 +60,77 @@ def run(session: Session, statement: Executable, params: dict[str, Any]) -> Any:
     return session.connection().execute(statement, params)
 
 
+def live(alias: Any = tasks) -> ColumnElement[bool]:
+    """Not a tombstone. Every task read and write goes through this one condition: a deleted task
+    is gone for every route (the tombstone stays only for sync)."""
+    condition: ColumnElement[bool] = alias.c.deleted_at.is_(None)
+    return condition
+
+
+def _owner(alias: Any = tasks) -> list[ColumnElement[bool]]:
+    """The caller's live tasks."""
+    return [alias.c.user_id == bindparam("owner_id"), live(alias)]
+
+
 def _owned() -> list[ColumnElement[bool]]:
-    return [tasks.c.id == bindparam("task_id"), tasks.c.user_id == bindparam("owner_id")]
+    return [tasks.c.id == bindparam("task_id"), *_owner()]
+
+
+# Which constraint a refused link broke, and the body field it is about (migration 0002's trigger
+# and composite keys). One message per field, whether the row is foreign, deleted or unknown.
+_LINK_FIELDS = {
+    "tasks_list_live": "list_id",
+    "tasks_list_fkey": "list_id",
+    "tasks_parent_same_list": "list_id",
+    "tasks_parent_top_level": "parent_id",
+    "tasks_parent_fkey": "parent_id",
+    "tasks_one_level": "parent_id",
+}
+LINK_MESSAGES = {
+    "list_id": "must be one of your lists (a subtask is in its parent's list)",
+    "parent_id": "must be one of your top-level tasks, and a task with subtasks cannot become a subtask",
+    "after_id": "must be another of your tasks in the same list and under the same parent",
+}
+_FOREIGN_KEY_VIOLATION = "23503"
+
+
+def invalid_reference(field: str) -> InvalidReference:
+    return InvalidReference(field, LINK_MESSAGES[field])
+
+
+def write(session: Session, statement: Executable, params: dict[str, Any]) -> Any:
+    """Run a task write; a refused link (list, parent) becomes InvalidReference on its field."""
+    try:
+        return run(session, statement, params)
+    except IntegrityError as error:
+        orig = getattr(error, "orig", None)
+        constraint = getattr(getattr(orig, "diag", None), "constraint_name", None)
+        if getattr(orig, "pgcode", None) == _FOREIGN_KEY_VIOLATION and constraint in _LINK_FIELDS:
+            raise invalid_reference(_LINK_FIELDS[constraint]) from None
+        raise
+
+
+def parent_list() -> Any:
+    """The list of the parent named by `parent_ref` (a subtask follows its parent's list). Bound
+    parameters of an UPDATE are never named after a column: those would also be SET."""
+    parent = tasks.alias("parent")
+    return select(parent.c.list_id).where(parent.c.id == bindparam("parent_ref"), *_owner(parent)).scalar_subquery()
+
+
+def scope_of(list_expr: Any, parent_expr: Any, exclude: Any = None) -> Any:
+    """The live tasks of the scope (user, list, parent) these expressions name, for any alias."""
+
+    def scope(row: Any) -> ColumnElement[bool]:
+        clauses = [
+            *_owner(row),
+            func.coalesce(row.c.list_id, 0) == func.coalesce(list_expr, 0),
+            func.coalesce(row.c.parent_id, 0) == func.coalesce(parent_expr, 0),
+        ]
+        if exclude is not None:
+            clauses.append(row.c.id != exclude)
+        return and_(*clauses)
+
+    return scope
 
 
 def _guarded(by_version: bool) -> list[ColumnElement[bool]]:
@@ -79,24 +152,64 @@ def _completion(completed: bool | str) -> dict[str, Any]:
     return {"completed": false(), "completed_at": None}
 
 
+@dataclass(frozen=True)
+class InsertShape:
+    """Everything that decides an INSERT's SQL: the fields set, completion, placement."""
+
+    fields: tuple[str, ...]
+    completed: bool
+    place: Place = Place.last
+    list_from_parent: bool = False  # no list_id sent, a parent_id was: the parent's list
+
+
 @cache
-def insert_shape(fields: tuple[str, ...], completed: bool) -> Any:
-    """INSERT ... RETURNING the row, for values of these fields (owner_id bound as well)."""
-    values: dict[str, Any] = {name: bindparam(name, type_=tasks.c[name].type) for name in fields}
-    values.update(user_id=bindparam("owner_id"), completed=completed, completed_at=func.now() if completed else None)
-    return insert(tasks).values(values).returning(*tasks.c)
+def insert_shape(shape: InsertShape) -> Any:
+    """INSERT ... SELECT ... RETURNING the row (owner_id bound as well). A placed task's key is
+    computed from its neighbours in the same statement; an `after_id` that is not in the new
+    task's scope inserts nothing."""
+
+    def bound(name: str) -> Any:
+        return cast(bindparam(name, type_=tasks.c[name].type), tasks.c[name].type)
+
+    values: dict[str, Any] = {name: bound(name) for name in shape.fields}
+    values.update(
+        user_id=bindparam("owner_id", type_=tasks.c.user_id.type),
+        completed=true() if shape.completed else false(),
+        completed_at=func.now() if shape.completed else cast(null(), tasks.c.completed_at.type),
+    )
+    if shape.list_from_parent:
+        values["list_id"] = parent_list()  # reads parent_ref
+    scope = scope_of(values.get("list_id"), values.get("parent_id"))
+    key = placed_key(tasks, shape.place, scope)
+    if key is not None:
+        values["position"] = key
+    rows = select(*values.values())
+    if shape.place is Place.after:
+        rows = rows.where(after_exists(tasks, scope))
+    return insert(tasks).from_select(list(values), rows).returning(*tasks.c).execution_options(**SERIALISED)
 
 
-def insert_params(owner_id: str, values: dict[str, Any]) -> tuple[tuple[str, ...], bool, dict[str, Any]]:
-    """The shape of the INSERT for these values (its fields, whether completed) and its parameters."""
+def insert_params(
+    owner_id: str, values: dict[str, Any], place: Place = Place.last, after_id: int | None = None
+) -> tuple[InsertShape, dict[str, Any]]:
+    """The shape of the INSERT for these values and their placement, and its parameters."""
     fields = tuple(sorted(k for k in values if k != "completed"))
     params = {k: values[k] for k in fields} | {"owner_id": owner_id}
-    return fields, bool(values.get("completed")), params
+    list_from_parent = "list_id" not in values and values.get("parent_id") is not None
+    if list_from_parent:
+        params["parent_ref"] = values["parent_id"]
+    if place is Place.after:
+        params["after_id"] = after_id
+    return InsertShape(fields, bool(values.get("completed")), place, list_from_parent), params
 
 
-def insert_task(session: Session, *, owner_id: str, values: dict[str, Any]) -> TaskRecord:
-    fields, completed, params = insert_params(owner_id, values)
-    return to_record(run(session, insert_shape(fields, completed), params).one())
+def insert_task(
+    session: Session, *, owner_id: str, values: dict[str, Any], place: Place = Place.last, after_id: int | None = None
+) -> TaskRecord | None:
+    """The created task; None when `after_id` names no task of the new task's scope."""
+    shape, params = insert_params(owner_id, values, place, after_id)
+    row = write(session, insert_shape(shape), params).one_or_none()
+    return None if row is None else to_record(row)
 
 
 _GET = select(tasks).where(*_owned())
@@ -113,63 +226,136 @@ def task_version(session: Session, *, owner_id: str, task_id: int) -> int | None
     return version
 
 
+def with_subtasks_following(changed: Any) -> Any:
+    """The UPDATE `changed` (RETURNING the task) plus, in the same statement, its live subtasks
+    moved to the task's new list: a subtask is always in its parent's list. They are written after
+    the parent (they read its result), so the trigger's check sees the parent's new list."""
+    moved = changed.cte("moved")
+    follow = (
+        update(tasks)
+        .where(
+            *_owner(),
+            tasks.c.parent_id == moved.c.id,
+            tasks.c.list_id.is_distinct_from(moved.c.list_id),
+        )
+        .values(list_id=moved.c.list_id, updated_at=func.now(), version=tasks.c.version + 1)
+        .cte("subtasks_moved")
+    )
+    return select(moved).add_cte(follow).execution_options(**SERIALISED)
+
+
+@dataclass(frozen=True)
+class UpdateShape:
+    fields: tuple[str, ...]
+    completed: bool | str | None
+    guarded: bool
+    list_from_parent: bool = False
+
+
 @cache
-def _update(fields: tuple[str, ...], completed: bool | str | None, guarded: bool) -> Any:
-    changes: dict[str, Any] = {name: bindparam(f"set_{name}", type_=tasks.c[name].type) for name in fields}
-    if completed is not None:
-        changes.update(_completion(completed))
+def _update(shape: UpdateShape) -> Any:
+    changes: dict[str, Any] = {name: bindparam(f"set_{name}", type_=tasks.c[name].type) for name in shape.fields}
+    if shape.list_from_parent:
+        changes["list_id"] = parent_list()
+    if shape.completed is not None:
+        changes.update(_completion(shape.completed))
     changes.update(updated_at=func.now(), version=tasks.c.version + 1)
-    return update(tasks).where(*_guarded(guarded)).values(changes).returning(*tasks.c)
+    statement = update(tasks).where(*_guarded(shape.guarded))
+    if "list_id" not in changes and "parent_id" not in changes:
+        return statement.values(changes).returning(*tasks.c).execution_options(**SERIALISED)
+    new_list = changes.get("list_id", tasks.c.list_id)
+    new_parent = changes.get("parent_id", tasks.c.parent_id)
+    same_scope = and_(
+        func.coalesce(new_list, 0) == func.coalesce(tasks.c.list_id, 0),
+        func.coalesce(new_parent, 0) == func.coalesce(tasks.c.parent_id, 0),
+    )
+    # A task that changes scope goes to the end of its new one (a NULL key: the trigger appends).
+    changes["position"] = case((same_scope, tasks.c.position), else_=null())
+    return with_subtasks_following(statement.values(changes).returning(*tasks.c))
 
 
 def update_task(
     session: Session, *, owner_id: str, task_id: int, values: dict[str, Any], versions: tuple[int, ...] | None = None
 ) -> TaskRecord | None:
-    """Apply `values` (a `completed` entry may be True, False or TOGGLE). None when no row matched."""
+    """Apply `values` (a `completed` entry may be True, False or TOGGLE). None when no row matched.
+
+    A `parent_id` without a `list_id` puts the task in the parent's list."""
     fields = tuple(sorted(k for k in values if k != "completed"))
-    statement = _update(fields, values.get("completed"), versions is not None)
+    list_from_parent = "list_id" not in values and values.get("parent_id") is not None
+    statement = _update(UpdateShape(fields, values.get("completed"), versions is not None, list_from_parent))
     params = {f"set_{k}": values[k] for k in fields} | {"task_id": task_id, "owner_id": owner_id}
+    if list_from_parent:
+        params["parent_ref"] = values["parent_id"]
     if versions is not None:
         params["versions"] = list(versions)
-    row = run(session, statement, params).one_or_none()
+    row = write(session, statement, params).one_or_none()
     return None if row is None else to_record(row)
 
 
-_DELETE = delete(tasks).where(*_guarded(False)).returning(tasks.c.id)
-_DELETE_GUARDED = delete(tasks).where(*_guarded(True)).returning(tasks.c.id)
+def tombstone(alias: Any = tasks) -> dict[str, Any]:
+    """What deleting writes: the row stays, marked (the trigger gives its position up)."""
+    return {"deleted_at": func.now(), "updated_at": func.now(), "version": alias.c.version + 1}
+
+
+@cache
+def _delete(guarded: bool) -> Any:
+    """The task and its subtasks become tombstones in one statement."""
+    gone = update(tasks).where(*_guarded(guarded)).values(tombstone()).returning(tasks.c.id).cte("gone")
+    subtasks = update(tasks).where(*_owner(), tasks.c.parent_id == gone.c.id).values(tombstone()).cte("subtasks_gone")
+    return select(gone.c.id).add_cte(subtasks).execution_options(**SERIALISED)
 
 
 def delete_task(session: Session, *, owner_id: str, task_id: int, versions: tuple[int, ...] | None = None) -> bool:
     params: dict[str, Any] = {"task_id": task_id, "owner_id": owner_id}
     if versions is not None:
         params["versions"] = list(versions)
-    return run(session, _DELETE if versions is None else _DELETE_GUARDED, params).first() is not None
+    return run(session, _delete(versions is not None), params).first() is not None
 
 
 _INFINITY: ColumnElement[Any] = literal_column("'infinity'::timestamptz")
 _MINUS_INFINITY: ColumnElement[Any] = literal_column("'-infinity'::timestamptz")
 
 
-def _sort_key(field: SortField, descending: bool) -> Any:
-    """The expression each sort orders by; each one matches an index on (user_id, key, id)."""
+@dataclass(frozen=True)
+class SortKey:
+    """How a sort orders: `key(source)`, an SQL expression over one stored value.
+
+    A page resumes from the `source` value of its last row, as the database itself wrote it (its
+    JSON text, so timestamps are ISO 8601 whatever the session's DateStyle), and the database
+    applies the same `key` to it: a cursor never holds a key computed anywhere else (Python's
+    `str.lower()` disagrees with PostgreSQL's `lower()`), so the page bound compares exactly like
+    ORDER BY. `key` must never be NULL (coalesce nullable sources).
+    """
+
+    source: ColumnElement[Any]
+    key: Callable[[ColumnElement[Any]], ColumnElement[Any]] = lambda value: value
+
+    def ordered(self) -> ColumnElement[Any]:
+        return self.key(self.source)
+
+    def resumed_at(self, text_param: ColumnElement[Any]) -> ColumnElement[Any]:
+        """The key of a source value given as its text (a cursor's). Text needs no cast (and a
+        cast would drop nothing but a column's collation, such as position's "C", which the
+        comparison then takes from the column)."""
+        if isinstance(self.source.type, String):
+            return self.key(text_param)
+        return self.key(cast(text_param, self.source.type))
+
+    def source_text(self) -> ColumnElement[Any]:
+        return type_coerce(func.to_json(self.source).op("#>>")(literal_column("'{}'")), Text)
+
+
+def _sort_key(field: SortField, descending: bool) -> SortKey:
+    """Each sort's key; each one matches an index on (user_id, key, id)."""
     if field is SortField.due_at:
         # Tasks without a due date come last in both directions.
-        return func.coalesce(tasks.c.due_at, _MINUS_INFINITY if descending else _INFINITY)
+        missing = _MINUS_INFINITY if descending else _INFINITY
+        return SortKey(tasks.c.due_at, lambda value: func.coalesce(value, missing))
     if field is SortField.title:
-        return func.lower(tasks.c.title)
+        return SortKey(tasks.c.title, func.lower)
     if field is SortField.priority:
-        return type_coerce(tasks.c.priority, SmallInteger)
-    return tasks.c[field.value]
-
-
-def cursor_value(task: TaskRecord, query: TaskQuery) -> Any:
-    """The sort key of a task, as stored in a cursor (None stands for a missing due date)."""
-    field = query.sort.field
-    if field is SortField.title:
-        return task.title.lower()
-    if field is SortField.priority:
-        return PRIORITY_RANK[task.priority]
-    return getattr(task, field.value)
+        return SortKey(type_coerce(tasks.c.priority, SmallInteger))
+    return SortKey(tasks.c[field.value])
 
 
 def _like(q: str) -> str:
@@ -201,7 +387,17 @@ LIST_FILTERS = {
     "due_after": ListFilter(
         tasks.c.due_at > bindparam("due_after", type_=tasks.c.due_at.type), lambda v: {"due_after": v}
     ),
+    # In the form of the position index's columns, so a scoped sort=position page is its range scan.
+    "list_scope": ListFilter(func.coalesce(tasks.c.list_id, 0) == bindparam("list_scope"), lambda v: {"list_scope": v}),
+    "parent_scope": ListFilter(
+        func.coalesce(tasks.c.parent_id, 0) == bindparam("parent_scope"), lambda v: {"parent_scope": v}
+    ),
 }
+_parent = tasks.alias("parent")
+# A parent's subtasks are in its list: naming the parent names the whole scope.
+_PARENTS_LIST = func.coalesce(tasks.c.list_id, 0) == func.coalesce(
+    select(_parent.c.list_id).where(_parent.c.id == bindparam("parent_scope"), *_owner(_parent)).scalar_subquery(), 0
+)
 _STATUS = {
     Status.all: None,
     Status.pending: tasks.c.completed.is_(false()),
@@ -210,11 +406,10 @@ _STATUS = {
 
 
 class Start(enum.Enum):
-    """Where a page starts: at the beginning, after a sort value, or among the tasks with no due date."""
+    """Where a page starts: at the beginning, or right after a row (its sort source and id)."""
 
     first = "first"
-    after_value = "after_value"
-    after_missing_due_date = "after_missing_due_date"
+    after_row = "after_row"
 
 
 @dataclass(frozen=True)
@@ -225,50 +420,68 @@ class ListShape:
     filters: frozenset[str]
     sort: Sort
     start: Start
+    list_from_parent: bool = False  # parent_id=<id> without list_id: the list is the parent's
+
+    @property
+    def one_scope(self) -> bool:
+        """The filters name one scope (user, list, parent), where positions are unique."""
+        return "parent_scope" in self.filters and ("list_scope" in self.filters or self.list_from_parent)
 
     @classmethod
     def of(cls, query: TaskQuery, after: After | None) -> ListShape:
-        if after is None:
-            start = Start.first
-        elif after.sort_value is None and query.sort.field is SortField.due_at:
-            start = Start.after_missing_due_date
-        else:
-            start = Start.after_value
+        start = Start.first if after is None else Start.after_row
         filters = frozenset(name for name in LIST_FILTERS if getattr(query, name) not in (None, ()))
-        return cls(query.status, filters, query.sort, start)
+        list_from_parent = query.list_scope is None and (query.parent_scope or 0) > 0
+        return cls(query.status, filters, query.sort, start, list_from_parent)
 
 
 @cache
 def _list(shape: ListShape) -> Any:
-    clauses: list[ColumnElement[bool]] = [tasks.c.user_id == bindparam("owner_id")]
+    clauses: list[ColumnElement[bool]] = _owner()
     status = _STATUS[shape.status]
     if status is not None:
         clauses.append(status)
     clauses += [LIST_FILTERS[name].clause for name in LIST_FILTERS if name in shape.filters]
+    if shape.list_from_parent:
+        clauses.append(_PARENTS_LIST)
     descending = shape.sort.descending
-    key = _sort_key(shape.sort.field, descending)
-    if shape.start is not Start.first:
-        if shape.start is Start.after_missing_due_date:
-            value: Any = _MINUS_INFINITY if descending else _INFINITY
+    sort_key = _sort_key(shape.sort.field, descending)
+    key = sort_key.ordered()
+    # Within one scope positions are unique: the key alone orders, as the scope's index does.
+    by_key_alone = shape.sort.field is SortField.position and shape.one_scope
+    if shape.start is Start.after_row:
+        value = sort_key.resumed_at(bindparam("after_value", type_=Text))
+        if by_key_alone:
+            clauses.append(key < value if descending else key > value)
         else:
-            value = bindparam("after_value", type_=key.type)
-        bound, start = tuple_(key, tasks.c.id), tuple_(value, bindparam("after_id"))
-        clauses.append(bound < start if descending else bound > start)
-    order = (key.desc(), tasks.c.id.desc()) if descending else (key.asc(), tasks.c.id.asc())
-    return select(tasks).where(and_(*clauses)).order_by(*order).limit(bindparam("limit"))
+            bound, start = tuple_(key, tasks.c.id), tuple_(value, bindparam("after_id"))
+            clauses.append(bound < start if descending else bound > start)
+    if by_key_alone:
+        order: tuple[Any, ...] = (key.desc(),) if descending else (key.asc(),)
+    else:
+        order = (key.desc(), tasks.c.id.desc()) if descending else (key.asc(), tasks.c.id.asc())
+    columns = [*tasks.c, sort_key.source_text().label("sort_source")]
+    return select(*columns).where(and_(*clauses)).order_by(*order).limit(bindparam("limit"))
 
 
-def list_tasks(
-    session: Session, *, owner_id: str, query: TaskQuery, after: After | None, limit: int
-) -> list[TaskRecord]:
+class Listed(NamedTuple):
+    """A listed task, and where a page that ends with it resumes (its sort source, as text)."""
+
+    task: TaskRecord
+    sort_source: str | None
+
+
+def list_tasks(session: Session, *, owner_id: str, query: TaskQuery, after: After | None, limit: int) -> list[Listed]:
     """One keyset page: a range scan that starts right after `after`, never an offset."""
     shape = ListShape.of(query, after)
     params: dict[str, Any] = {"owner_id": owner_id, "limit": limit}
     if after is not None:
-        params.update(after_value=after.sort_value, after_id=after.task_id)
+        params.update(after_value=after.sort_source, after_id=after.task_id)
+    if shape.list_from_parent:
+        params["parent_scope"] = query.parent_scope
     for name in shape.filters:
         params.update(LIST_FILTERS[name].params(getattr(query, name)))
-    return [to_record(row) for row in run(session, _list(shape), params)]
+    return [Listed(to_record(row[:-1]), row[-1]) for row in run(session, _list(shape), params)]
 
 
 _pending = tasks.c.completed.is_(false())
@@ -277,7 +490,7 @@ _STATS = select(
     func.count().filter(_pending).label("pending"),
     func.count().filter(tasks.c.completed.is_(true())).label("completed"),
     func.count().filter(and_(_pending, tasks.c.due_at < func.now())).label("overdue"),
-).where(tasks.c.user_id == bindparam("owner_id"))
+).where(*_owner())
 
 
 def task_stats(session: Session, *, owner_id: str) -> TaskStats:

@@ -15,11 +15,14 @@ from sqlmodel import Session
 
 from shared.cursor import decode_cursor, encode_cursor
 from shared.errors import IdempotencyInProgress, IdempotencyKeyReused, NotFound, PreconditionFailed
+from shared.models.limits import POSITION_KEY_MAX
 from shared.models.listing import TaskQuery
 from shared.models.task import TaskRecord, TaskStats
-from shared.models.task_input import TaskCreate, TaskReplace, TaskUpdate
+from shared.models.task_input import PLACEMENT_FIELDS, TaskCreate, TaskMove, TaskReplace, TaskUpdate
 from shared.repositories import idempotency as keys_repo
+from shared.repositories import task_order as order_repo
 from shared.repositories import tasks as repo
+from shared.repositories.positions import Place
 
 # The versions a conditional write accepts (the task must still have one of them); None when
 # the write is unconditional.
@@ -48,7 +51,7 @@ def _not_found(task_id: int) -> NotFound:
 def _check_id(task_id: int) -> None:
     # Ids are positive bigints: anything else names no task, and must not reach SQL as an overflow.
     if not 0 < task_id <= MAX_TASK_ID:
-        raise _not_found(task_id)
+        raise NotFound("no task has this id: ids are positive 64-bit integers")
 
 
 def request_hash(body: Any) -> str:
@@ -94,6 +97,24 @@ def _canonical_json(value: Any) -> str:
     return "".join(out)
 
 
+def _stored_fields(task_in: TaskCreate | TaskReplace) -> dict[str, Any]:
+    """The fields a create or PUT writes. A `parent_id` without a `list_id` takes the parent's list
+    (the repository reads it in the same statement): a subtask is in its parent's list."""
+    values = task_in.model_dump(exclude=set(PLACEMENT_FIELDS))
+    if "list_id" not in task_in.model_fields_set and values.get("parent_id") is not None:
+        del values["list_id"]
+    return values
+
+
+def _settled(session: Session, *, owner_id: str, task: TaskRecord) -> TaskRecord:
+    """The task once its scope's keys are short again: a key past the bound (repeated inserts at
+    one spot grow keys by about a character each) rebalances the scope, a second round trip."""
+    if len(task.position or "") <= POSITION_KEY_MAX:
+        return task
+    rebalanced = order_repo.rebalance_scope(session, owner_id=owner_id, task=task)
+    return rebalanced if rebalanced is not None else get_task(session, owner_id=owner_id, task_id=task.id)
+
+
 def create_task(
     session: Session,
     *,
@@ -102,16 +123,35 @@ def create_task(
     idempotency_key: str | None = None,
     body_hash: str | None = None,
 ) -> Created:
-    values = task_in.model_dump()
+    values = _stored_fields(task_in)
+    if "after_id" not in task_in.model_fields_set:
+        place = Place.last
+    else:
+        place = Place.first if task_in.after_id is None else Place.after
     if idempotency_key is None:
-        return Created(repo.insert_task(session, owner_id=owner_id, values=values), replayed=False)
+        task = repo.insert_task(session, owner_id=owner_id, values=values, place=place, after_id=task_in.after_id)
+        if task is None:
+            raise repo.invalid_reference("after_id")
+        return Created(_settled(session, owner_id=owner_id, task=task), replayed=False)
     assert body_hash is not None
     for _ in range(3):
-        task = keys_repo.insert_task_with_key(
-            session, owner_id=owner_id, values=values, key=idempotency_key, request_hash=body_hash
-        )
+        try:
+            task = keys_repo.insert_task_with_key(
+                session,
+                owner_id=owner_id,
+                values=values,
+                key=idempotency_key,
+                request_hash=body_hash,
+                place=place,
+                after_id=task_in.after_id,
+            )
+        except keys_repo.NotPlaced:
+            # Nothing inserted and nothing claimed: a replay of an earlier success, or a bad after_id.
+            if keys_repo.find_key(session, owner_id=owner_id, key=idempotency_key) is None:
+                raise repo.invalid_reference("after_id") from None
+            task = None
         if task is not None:
-            return Created(task, replayed=False)
+            return Created(_settled(session, owner_id=owner_id, task=task), replayed=False)
         found = keys_repo.find_key(session, owner_id=owner_id, key=idempotency_key)
         if found is None:
             continue  # swept between the two statements: claim it again
@@ -137,14 +177,13 @@ def list_tasks(
 ) -> Page:
     after = decode_cursor(cursor_key, cursor, owner_id=owner_id, query=query) if cursor else None
     rows = repo.list_tasks(session, owner_id=owner_id, query=query, after=after, limit=limit + 1)
-    items = rows[:limit]
     next_cursor = None
     if len(rows) > limit:
-        last = items[-1]
+        last = rows[limit - 1]
         next_cursor = encode_cursor(
-            cursor_key, owner_id=owner_id, query=query, sort_value=repo.cursor_value(last, query), task_id=last.id
+            cursor_key, owner_id=owner_id, query=query, sort_source=last.sort_source, task_id=last.task.id
         )
-    return Page(items, next_cursor)
+    return Page([row.task for row in rows[:limit]], next_cursor)
 
 
 def _write(session: Session, *, owner_id: str, task_id: int, values: dict[str, Any], versions: Versions) -> TaskRecord:
@@ -152,7 +191,28 @@ def _write(session: Session, *, owner_id: str, task_id: int, values: dict[str, A
     task = repo.update_task(session, owner_id=owner_id, task_id=task_id, values=values, versions=versions)
     if task is None:
         _raise_missing_or_stale(session, owner_id=owner_id, task_id=task_id, versions=versions)
-    return task
+    return _settled(session, owner_id=owner_id, task=task)  # a task that changed scope got a new key
+
+
+def move_task(
+    session: Session, *, owner_id: str, task_id: int, move: TaskMove, versions: Versions = None
+) -> TaskRecord:
+    """Place the task right after `after_id` (None: first) in its scope, or in the one the move names."""
+    _check_id(task_id)
+    target = move.model_dump(include={"list_id", "parent_id"}, exclude_unset=True)
+    task = order_repo.move_task(
+        session, owner_id=owner_id, task_id=task_id, after_id=move.after_id, target=target, versions=versions
+    )
+    if task is None:
+        # Only on the failure path: not the caller's live task (404), a stale If-Match (412), or
+        # else the neighbour is not another live task of the target scope (422).
+        current = repo.task_version(session, owner_id=owner_id, task_id=task_id)
+        if current is None:
+            raise _not_found(task_id)
+        if versions is not None and current not in versions:
+            raise PreconditionFailed("the task has changed since the ETag in If-Match was issued")
+        raise repo.invalid_reference("after_id")
+    return _settled(session, owner_id=owner_id, task=task)
 
 
 def _raise_missing_or_stale(session: Session, *, owner_id: str, task_id: int, versions: Versions) -> NoReturn:
@@ -165,7 +225,7 @@ def _raise_missing_or_stale(session: Session, *, owner_id: str, task_id: int, ve
 def replace_task(
     session: Session, *, owner_id: str, task_id: int, task_in: TaskReplace, versions: Versions = None
 ) -> TaskRecord:
-    return _write(session, owner_id=owner_id, task_id=task_id, values=task_in.model_dump(), versions=versions)
+    return _write(session, owner_id=owner_id, task_id=task_id, values=_stored_fields(task_in), versions=versions)
 
 
 def update_task(

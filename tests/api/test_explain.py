@@ -134,7 +134,13 @@ def rows_touched(scan: dict[str, Any]) -> int:
 
 
 def expected_index(sort: Sort) -> str:
-    name = {"created_at": "created", "updated_at": "updated", "priority": "priority", "title": "title"}
+    name = {
+        "created_at": "created",
+        "updated_at": "updated",
+        "priority": "priority",
+        "title": "title",
+        "position": "position",
+    }
     if sort.field.value == "due_at":
         return "ix_tasks_user_due_desc" if sort.descending else "ix_tasks_user_due_asc"
     return f"ix_tasks_user_{name[sort.field.value]}"
@@ -176,9 +182,9 @@ def middle_position(engine: Engine, owner: str, query: TaskQuery) -> After:
         items = repo.list_tasks(session, owner_id=owner, query=query, after=None, limit=600)  # type: ignore[arg-type]
     last = items[-1]
     if query.sort.field.value == "due_at":
-        assert last.due_at is not None  # 80% of tasks have a due date, and those come first
-    assert last.id is not None
-    return After(repo.cursor_value(last, query), last.id)
+        assert last.task.due_at is not None  # 80% of tasks have a due date, and those come first
+    assert last.task.id is not None
+    return After(last.sort_source, last.task.id)
 
 
 def test_a_filtered_page_still_scans_only_the_users_slice(engine, seeded_users):

@@ -121,13 +121,13 @@ def test_an_unknown_route_under_the_callers_path_is_404_problem_json(alice):
 @pytest.mark.parametrize(
     ("method", "path", "allow"),
     [
-        ("POST", "/health", {"GET"}),
-        ("DELETE", "/health/ready", {"GET"}),
-        ("DELETE", "", {"GET", "POST"}),
-        ("PUT", "", {"GET", "POST"}),
-        ("POST", "/1", {"GET", "PUT", "PATCH", "DELETE"}),
+        ("POST", "/health", {"GET", "HEAD"}),
+        ("DELETE", "/health/ready", {"GET", "HEAD"}),
+        ("DELETE", "", {"GET", "HEAD", "POST"}),
+        ("PUT", "", {"GET", "HEAD", "POST"}),
+        ("POST", "/1", {"GET", "HEAD", "PUT", "PATCH", "DELETE"}),
         ("GET", "/1/complete", {"PATCH"}),
-        ("POST", "/stats", {"GET"}),
+        ("POST", "/stats", {"GET", "HEAD"}),
     ],
 )
 def test_a_wrong_method_is_405_with_allow(alice, method, path, allow):

@@ -7,11 +7,11 @@ from typing import Any
 
 import pytest
 
-from shared.models.task_input import READ_ONLY_FIELDS, TaskCreate
+from shared.models.task_input import READ_ONLY_FIELDS, TaskFields
 
 TIMESTAMP = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$")
 # What a create with only a title stores: every editable field at the model's default.
-DEFAULTS = {k: v for k, v in TaskCreate(title="-").model_dump(mode="json").items() if k != "title"}
+DEFAULTS = {k: v for k, v in TaskFields(title="-").model_dump(mode="json").items() if k != "title"}
 FULL = {
     "title": "write report",
     "description": "quarterly\nnumbers",
@@ -289,6 +289,13 @@ ROUTES = {
     ("/api/{user_id}/tasks/{task_id}", "delete"): {"204", "401", "403", "404", "412", "422"},
     ("/api/{user_id}/tasks/{task_id}/complete", "patch"): {"200", "401", "403", "404", "412", "413", "415", "422"},
     ("/api/{user_id}/tasks/stats", "get"): {"200", "401", "403"},
+    ("/api/{user_id}/tasks/{task_id}/move", "post"): {"200", "401", "403", "404", "412", "413", "415", "422"},
+    ("/api/{user_id}/lists", "get"): {"200", "401", "403"},
+    ("/api/{user_id}/lists", "post"): {"201", "401", "403", "409", "413", "415", "422"},
+    ("/api/{user_id}/lists/{list_id}", "get"): {"200", "304", "401", "403", "404", "422"},
+    ("/api/{user_id}/lists/{list_id}", "patch"): {"200", "401", "403", "404", "409", "412", "413", "415", "422"},
+    ("/api/{user_id}/lists/{list_id}", "delete"): {"204", "401", "403", "404", "412", "422"},
+    ("/api/{user_id}/lists/{list_id}/move", "post"): {"200", "401", "403", "404", "412", "413", "415", "422"},
     ("/health", "get"): {"200"},
     ("/health/ready", "get"): {"200", "503"},
 }

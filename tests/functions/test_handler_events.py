@@ -42,6 +42,8 @@ APIS = [V2, V1]
 TIMESTAMP = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,6})?Z$")
 V2_ORIGIN = "https://a1b2c3d4e5.execute-api.us-east-1.amazonaws.com"
 V1_ORIGIN = "https://f6g7h8i9j0.execute-api.us-east-1.amazonaws.com"
+# The REST API events come through the stage `prod` (requestContext.path): URLs keep it.
+STAGE_PREFIX = {V2: "", V1: "/prod"}
 TASK_ROUTES = [
     "post_task",
     "post_task_base64",
@@ -149,7 +151,7 @@ def test_the_root_path_has_no_route_and_answers_a_404_problem(invoke: Invoke, ap
 @pytest.mark.parametrize("api", APIS)
 def test_a_method_the_collection_does_not_have_answers_405_with_allow(invoke: Invoke, api: str, name: str) -> None:
     call = invoke(event(api, name, new_id()))
-    assert_gateway_problem(call, 405, "Method Not Allowed", headers={"Allow": "GET, POST"})
+    assert_gateway_problem(call, 405, "Method Not Allowed", headers={"Allow": "GET, HEAD, POST"})
 
 
 # --- every task route --------------------------------------------------------------------------
@@ -161,7 +163,10 @@ def test_create_answers_201_json_with_location_and_etag(invoke: Invoke, api: str
     call = invoke(event(api, "post_task", user))
     body = call.json()
     task_id = body["id"]
-    assert assert_json(call, 201, ETag=f'"{task_id}.1"', Location=f"/api/{user}/tasks/{task_id}") == body
+    assert (
+        assert_json(call, 201, ETag=f'"{task_id}.1"', Location=f"{STAGE_PREFIX[api]}/api/{user}/tasks/{task_id}")
+        == body
+    )
     assert_task(
         body,
         user_id=user,
@@ -188,7 +193,10 @@ def test_create_decodes_a_base64_encoded_json_body(invoke: Invoke, api: str) -> 
     }
     call = invoke(request)
     body = call.json()
-    assert assert_json(call, 201, ETag=f'"{body["id"]}.1"', Location=f"/api/{user}/tasks/{body['id']}") == body
+    assert (
+        assert_json(call, 201, ETag=f'"{body["id"]}.1"', Location=f"{STAGE_PREFIX[api]}/api/{user}/tasks/{body['id']}")
+        == body
+    )
     assert_task(
         body,
         user_id=user,
@@ -226,7 +234,7 @@ def test_list_with_a_repeated_priority_key_filters_on_both_and_its_link_keeps_bo
     )
     assert match, link
     origin, path, cursor = match.groups()
-    assert (origin, path) == (V2_ORIGIN if api == V2 else V1_ORIGIN, f"/api/{user}/tasks")
+    assert (origin, path) == (V2_ORIGIN if api == V2 else V1_ORIGIN, f"{STAGE_PREFIX[api]}/api/{user}/tasks")
     assert assert_json(first, 200, Link=link) == [high]
 
     follow = event(api, "get_tasks_priorities", user)

@@ -143,7 +143,7 @@ def test_requests_through_the_app_become_valid_emf_per_route(client, new_user, l
     assert {name: entry["Requests"] for name, entry in routes.items()} == {
         "POST /api/{user_id}/tasks": 3,
         "GET /api/{user_id}/tasks": 1,
-        "GET /api/{user_id}/tasks/{task_id:int}": 2,
+        "GET /api/{user_id}/tasks/{task_id:id}": 2,
         "GET /health": 1,
         metrics.NO_ROUTE: 1,
     }

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from shared.models.limits import CURSOR_MAX
 from tests.support.problems import assert_4xx_problem, assert_problem
 
 LIMIT = 64 * 1024
@@ -98,7 +99,7 @@ def test_oversized_strings_are_422(alice) -> None:
     for body in ({"title": "x" * 256}, {"title": "x", "description": "d" * 1001}, {"title": "x", "tags": ["t" * 51]}):
         assert_problem(alice.request("POST", json=body), 422)
     assert_problem(alice.request("GET", params={"q": "q" * 256}), 422)
-    assert_problem(alice.request("GET", params={"cursor": "c" * 1025}), 422)
+    assert_problem(alice.request("GET", params={"cursor": "c" * (CURSOR_MAX + 1)}), 422)
     assert_problem(alice.request("GET", params={"tag": "t" * 201}), 422)
     assert_problem(alice.request("POST", json={"title": "x"}, headers={"Idempotency-Key": "k" * 256}), 422)
     assert alice.request("GET").json() == []

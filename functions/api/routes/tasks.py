@@ -7,6 +7,7 @@ from typing import Annotated, Literal, get_args
 from fastapi import APIRouter, Body, Header, Query, Request, Response
 from pydantic import AfterValidator
 
+from functions.api import urls
 from functions.api.deps import CurrentOwner, CursorKey, IfMatch, IfNoneMatch, TaskId, UserId, parse_etags, run_db
 from functions.api.problems import problem_responses
 from shared.models.etag import ANY_ETAG, etag_of, version_in_etag
@@ -15,13 +16,14 @@ from shared.models.limits import (
     IDEMPOTENCY_KEY_MAX,
     LIST_LIMIT_DEFAULT,
     LIST_LIMIT_MAX,
+    ROW_ID_MAX,
     SEARCH_MAX,
     TAGS_MAX,
 )
-from shared.models.listing import SORT_VALUES, Sort, Status, TaskQuery
+from shared.models.listing import NO_SUCH_ID, SORT_VALUES, TOP_LEVEL, Sort, Status, TaskQuery
 from shared.models.priority import Priority
 from shared.models.task import TaskPublic, TaskRecord, TaskStats, task_json, tasks_json
-from shared.models.task_input import TaskCompletion, TaskCreate, TaskReplace, TaskUpdate
+from shared.models.task_input import TaskCompletion, TaskCreate, TaskMove, TaskReplace, TaskUpdate
 from shared.models.text import NO_CONTROL_CHARS, Tag, normalize_tags, visible
 from shared.models.times import UtcDatetime
 from shared.services import tasks
@@ -30,9 +32,20 @@ router = APIRouter(prefix="/api/{user_id}/tasks", tags=["tasks"], responses=prob
 _WRITE_ERRORS = problem_responses(404, 412, 415)
 SortValue = Literal[
     "created_at", "-created_at", "updated_at", "-updated_at", "due_at", "-due_at",
-    "priority", "-priority", "title", "-title",
+    "priority", "-priority", "title", "-title", "position", "-position",
 ]  # fmt: skip
 assert set(get_args(SortValue)) == set(SORT_VALUES)
+
+
+def _scope_filter(value: str | None, top_level: str) -> int | None:
+    """A list_id / parent_id filter as the position index stores it: 0 for the inbox / top level,
+    NO_SUCH_ID for an id no row can have (the filter then matches nothing, like a foreign id)."""
+    if value is None:
+        return None
+    if value == top_level:
+        return TOP_LEVEL
+    number = int(value)
+    return number if 0 < number <= ROW_ID_MAX else NO_SUCH_ID
 
 
 def _versions(task_id: int, if_match: str | None) -> tuple[int, ...] | None:
@@ -102,8 +115,23 @@ async def list_tasks(
     ] = None,
     due_before: Annotated[UtcDatetime | None, Query(description="Due strictly before this RFC 3339 time.")] = None,
     due_after: Annotated[UtcDatetime | None, Query(description="Due strictly after this RFC 3339 time.")] = None,
+    list_id: Annotated[
+        str | None,
+        Query(
+            pattern=r"^(inbox|[0-9]{1,64})$",
+            description="Only the tasks of this list, or `inbox` (no list). Another user's list: an empty page.",
+        ),
+    ] = None,
+    parent_id: Annotated[
+        str | None,
+        Query(
+            pattern=r"^(none|[0-9]{1,64})$",
+            description="Only this task's subtasks, or `none` (top-level tasks). Another user's task: an empty page.",
+        ),
+    ] = None,
     sort: Annotated[
-        SortValue, Query(description="Sort field, `-` prefix for descending; ties broken by id.")
+        SortValue,
+        Query(description="Sort field, `-` prefix for descending; ties broken by id. `position`: manual order."),
     ] = "created_at",
     limit: Annotated[int, Query(ge=1, le=LIST_LIMIT_MAX, description="Page size.")] = LIST_LIMIT_DEFAULT,
     cursor: Annotated[
@@ -118,6 +146,8 @@ async def list_tasks(
         q=q,
         due_before=due_before,
         due_after=due_after,
+        list_scope=_scope_filter(list_id, "inbox"),
+        parent_scope=_scope_filter(parent_id, "none"),
         sort=Sort.parse(sort),
     )
     page = await run_db(
@@ -125,7 +155,7 @@ async def list_tasks(
     )
     headers = {}
     if page.next_cursor is not None:
-        headers["Link"] = f'<{request.url.include_query_params(cursor=page.next_cursor)}>; rel="next"'
+        headers["Link"] = f'<{urls.this_url(request, cursor=page.next_cursor)}>; rel="next"'
     return Response(tasks_json(page.items), headers=headers, media_type=JSON)
 
 
@@ -150,6 +180,7 @@ async def list_tasks(
                     ("UpdateTask", "updateTask"),
                     ("CompleteTask", "completeTask"),
                     ("DeleteTask", "deleteTask"),
+                    ("MoveTask", "moveTask"),
                 ]
             },
         },
@@ -178,14 +209,15 @@ async def create_task(
             s, owner_id=owner, task_in=task_in, idempotency_key=idempotency_key, body_hash=body_hash
         )
     )
-    headers = {"Location": f"/api/{owner}/tasks/{created.task.id}"}
+    location = urls.location(request, f"{router.prefix}/{{task_id}}", user_id=owner, task_id=created.task.id)
+    headers = {"Location": location}
     if created.replayed:
         headers["Idempotent-Replayed"] = "true"
     return _task_response(created.task, 201, headers)
 
 
 @router.get(
-    "/{task_id:int}",
+    "/{task_id:id}",
     operation_id="getTask",
     response_model=TaskPublic,
     responses={
@@ -206,7 +238,7 @@ async def read_task(
     return _task_response(task)
 
 
-@router.put("/{task_id:int}", operation_id="replaceTask", response_model=TaskPublic, responses=_WRITE_ERRORS)
+@router.put("/{task_id:id}", operation_id="replaceTask", response_model=TaskPublic, responses=_WRITE_ERRORS)
 async def replace_task(
     task_id: TaskId, user_id: UserId, owner: CurrentOwner, task_in: TaskReplace, if_match: IfMatch = None
 ) -> Response:
@@ -218,7 +250,7 @@ async def replace_task(
     return _task_response(task)
 
 
-@router.patch("/{task_id:int}", operation_id="updateTask", response_model=TaskPublic, responses=_WRITE_ERRORS)
+@router.patch("/{task_id:id}", operation_id="updateTask", response_model=TaskPublic, responses=_WRITE_ERRORS)
 async def update_task(
     task_id: TaskId, user_id: UserId, owner: CurrentOwner, task_in: TaskUpdate, if_match: IfMatch = None
 ) -> Response:
@@ -230,9 +262,7 @@ async def update_task(
     return _task_response(task)
 
 
-@router.patch(
-    "/{task_id:int}/complete", operation_id="completeTask", response_model=TaskPublic, responses=_WRITE_ERRORS
-)
+@router.patch("/{task_id:id}/complete", operation_id="completeTask", response_model=TaskPublic, responses=_WRITE_ERRORS)
 async def complete_task(
     task_id: TaskId,
     user_id: UserId,
@@ -252,10 +282,26 @@ async def complete_task(
 
 
 @router.delete(
-    "/{task_id:int}", operation_id="deleteTask", status_code=204, response_class=Response, responses=_WRITE_ERRORS
+    "/{task_id:id}", operation_id="deleteTask", status_code=204, response_class=Response, responses=_WRITE_ERRORS
 )
 async def delete_task(task_id: TaskId, user_id: UserId, owner: CurrentOwner, if_match: IfMatch = None) -> Response:
     """Delete one of the caller's tasks."""
     versions = _versions(task_id, if_match)
     await run_db(lambda s: tasks.delete_task(s, owner_id=owner, task_id=task_id, versions=versions))
     return Response(status_code=204)
+
+
+@router.post(
+    "/{task_id:id}/move",
+    operation_id="moveTask",
+    response_model=TaskPublic,
+    responses={**_WRITE_ERRORS, 200: {"headers": {"ETag": {"schema": {"type": "string"}}}}},
+)
+async def move_task(
+    task_id: TaskId, user_id: UserId, owner: CurrentOwner, move: TaskMove, if_match: IfMatch = None
+) -> Response:
+    """Place a task right after another task of its scope (`after_id`; null: first), in another list or
+    under another parent when `list_id` / `parent_id` say so."""
+    versions = _versions(task_id, if_match)
+    task = await run_db(lambda s: tasks.move_task(s, owner_id=owner, task_id=task_id, move=move, versions=versions))
+    return _task_response(task)
