@@ -18,6 +18,8 @@ from sqlalchemy.engine import URL, make_url
 
 from bench.common import OUT, ROOT, libpq_url, log
 
+APP_TABLES = "tasks, lists, sync_state, idempotency_keys"
+
 
 @contextlib.contextmanager
 def database_server() -> Iterator[URL]:
@@ -63,7 +65,7 @@ def prepare_bench_database(url: URL) -> None:
     """Every run starts from empty tables, so runs are comparable."""
     ensure_database(url)
     with contextlib.closing(connect(url)) as connection, connection.cursor() as cursor:
-        cursor.execute("TRUNCATE tasks, idempotency_keys RESTART IDENTITY")
+        cursor.execute(f"TRUNCATE {APP_TABLES} RESTART IDENTITY")
 
 
 def seed_scale(url: URL, rows: int, users: int) -> float:
@@ -80,23 +82,30 @@ def seed_scale(url: URL, rows: int, users: int) -> float:
                 return 0.0
         began = time.perf_counter()
         log(f"seeding {url.database}: {rows:,} tasks across {users:,} users (once; reused by later runs)")
-        cursor.execute("TRUNCATE tasks, idempotency_keys, bench_seed RESTART IDENTITY")
+        cursor.execute(f"TRUNCATE {APP_TABLES}, bench_seed RESTART IDENTITY")
         cursor.execute("SET synchronous_commit = off")
         cursor.execute("SET maintenance_work_mem = '256MB'")
+        # The write trigger (a change position and a manual-order key per row, each a lookup) would
+        # take tens of minutes for 1M rows: off for this bulk load (superuser), with both columns
+        # filled as it would (keys in creation order, one change position per row, per user).
+        cursor.execute("SET session_replication_role = replica")
         cursor.execute(
             """
             INSERT INTO tasks (user_id, title, description, completed, completed_at, priority, due_at, tags,
-                               created_at, updated_at)
+                               created_at, updated_at, position, change_seq)
             SELECT 'scale-u' || lpad((g %% %(users)s)::text, 5, '0'), 'task ' || g,
                    CASE WHEN g %% 4 = 0 THEN 'description of task ' || g END,
                    g %% 3 = 0, CASE WHEN g %% 3 = 0 THEN now() END, g %% 3,
                    CASE WHEN g %% 2 = 0 THEN now() + (g %% 1000) * interval '1 hour' END,
                    ARRAY['t' || (g %% 10)],
-                   now() - g * interval '1 second', now() - g * interval '1 second'
+                   now() - g * interval '1 second', now() - g * interval '1 second',
+                   fi_nth_key(g / %(users)s), g / %(users)s + 1
             FROM generate_series(1, %(rows)s) g
             """,
             {"rows": rows, "users": users},
         )
+        cursor.execute("INSERT INTO sync_state (user_id, seq) SELECT user_id, max(change_seq) FROM tasks GROUP BY 1")
+        cursor.execute("RESET session_replication_role")
         cursor.execute("VACUUM ANALYZE tasks")
         cursor.execute("INSERT INTO bench_seed VALUES (%s, %s, %s)", (rows, users, revision))
         return time.perf_counter() - began

@@ -10,7 +10,10 @@ It forwards bytes unchanged and parses both directions of the wire protocol:
 Control: one line per TCP connection to the control port. `MARK` answers a JSON object
 {"z": <ReadyForQuery count since start>, "connections": <accepted>, "queries": [<SQL since the
 previous MARK>]} and clears the query list. The proxy counts a 'Z' before forwarding it, so by the
-time the client has read it the count is already visible.
+time the client has read it the count is already visible. `DELAY <ms>` makes the proxy hold
+everything the server sends for that long from the moment it arrived (a delay line, as a network
+of that latency would: each round trip costs one delay, however its reply is split into packets),
+from then on, for every connection; it answers {"delay_ms": <ms>}.
 
 Usage: python bench/pgproxy.py HOST PORT | python bench/pgproxy.py unix:/dir/.s.PGSQL.5432
 (prints {"port": P, "control": C}; listens on 127.0.0.1 only)
@@ -20,10 +23,12 @@ from __future__ import annotations
 
 import contextlib
 import json
+import queue
 import socket
 import struct
 import sys
 import threading
+import time
 from typing import Any
 
 _SSL_REQUEST = 80877103
@@ -32,6 +37,7 @@ _CANCEL_REQUEST = 80877102
 
 _lock = threading.Lock()
 _state = {"z": 0, "connections": 0}
+_delay = {"seconds": 0.0}
 _queries: list[str] = []
 
 
@@ -41,6 +47,23 @@ class _Connection:
         self.upstream = upstream
         self.single_byte_replies = 0  # answers to SSLRequest/GSSENCRequest: one untyped byte
         self.reply_lock = threading.Lock()
+        # Every server chunk goes through the delay line, even at 0 ms, so that the proxy's own
+        # cost is the same whatever the delay.
+        self.outbox: queue.SimpleQueue[tuple[float, bytes] | None] = queue.SimpleQueue()
+        threading.Thread(target=self.deliver, daemon=True).start()
+
+    def deliver(self) -> None:
+        try:
+            while (item := self.outbox.get()) is not None:
+                due, data = item
+                wait = due - time.monotonic()
+                if wait > 0:
+                    time.sleep(wait)
+                self.client.sendall(data)
+        except OSError:
+            pass
+        finally:
+            self.close()
 
     def close(self) -> None:
         for sock in (self.client, self.upstream):
@@ -118,11 +141,11 @@ class _Connection:
                         with _lock:
                             _state["z"] += 1
                     buffer = buffer[1 + length :]
-                self.client.sendall(data)
+                self.outbox.put((time.monotonic() + _delay["seconds"], data))
         except OSError:
             return
         finally:
-            self.close()
+            self.outbox.put(None)  # the delivery thread sends what is queued, then stops
 
 
 def _connect(upstream: str | tuple[str, int]) -> socket.socket:
@@ -157,6 +180,9 @@ def _serve_control(listener: socket.socket) -> None:
                     answer = {**_state, "queries": list(_queries)}
                     _queries.clear()
                 conn.sendall(json.dumps(answer).encode() + b"\n")
+            elif line.startswith(b"DELAY "):
+                _delay["seconds"] = float(line.split()[1]) / 1000
+                conn.sendall(json.dumps({"delay_ms": _delay["seconds"] * 1000}).encode() + b"\n")
 
 
 def mark(control_port: int) -> dict[str, Any]:
@@ -166,6 +192,12 @@ def mark(control_port: int) -> dict[str, Any]:
         data = conn.makefile("rb").readline()
     result: dict[str, Any] = json.loads(data)
     return result
+
+
+def set_delay(control_port: int, milliseconds: float) -> None:
+    with socket.create_connection(("127.0.0.1", control_port)) as conn:
+        conn.sendall(f"DELAY {milliseconds}\n".encode())
+        conn.makefile("rb").readline()
 
 
 def main() -> None:

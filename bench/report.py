@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from bench.report_distance import http_path, latency
+
 COLD_LABELS = {
     "floor": "floor: bare libraries + hello route",
     "floor_db": "floor + psycopg2 connect + SELECT 1 (info)",
@@ -89,9 +91,9 @@ def _round_trips(results: dict[str, Any], add: Any) -> None:
     first = rt["first_request"]
     add("")
     add(
-        f"First request of a new process (not a target): {first['round_trips']} round trips, "
-        f"{first['statements']} messages, {first['connections_opened']} connection opened "
-        "(connect, then SQLAlchemy's first-connect dialect queries, then the statement)."
+        f"First request of a new process: {_met(first['met'])}: {first['round_trips']} ReadyForQuery messages "
+        f"(target {first['target']}: one ends the connection's startup, one answers the statement), "
+        f"{first['statements']} statements sent, {first['connections_opened']} connection opened."
     )
 
 
@@ -105,12 +107,22 @@ def _warm(results: dict[str, Any], add: Any) -> None:
         "SQL the app sent, captured by the proxy; medians of alternating rounds."
     )
     add("")
-    add("| route | app req/s | app ms/req | psycopg2 req/s | psycopg2 ms/req | x floor | |")
-    add("|---|---:|---:|---:|---:|---:|---|")
+    add(
+        "Second floor: FastAPI + Mangum, one catch-all route of the same method called with the same events, "
+        "reading the body and sending the same SQL through psycopg2 (bench/framework_floor.py): x framework "
+        "is what the app costs beyond the framework."
+    )
+    add("")
+    add(
+        "| route | app req/s | app ms/req | psycopg2 req/s | psycopg2 ms/req | x floor "
+        "| framework req/s | x framework | |"
+    )
+    add("|---|---:|---:|---:|---:|---:|---:|---:|---|")
     for name, row in warm["routes"].items():
         add(
             f"| {name} | {row['app_rps']:.0f} | {1000 / row['app_rps']:.2f} | {row['floor_rps']:.0f} "
-            f"| {1000 / row['floor_rps']:.3f} | {row['ratio']:.3f} | {_met(row['met'])} |"
+            f"| {1000 / row['floor_rps']:.3f} | {row['ratio']:.3f} | {row.get('framework_floor_rps', 0):.0f} "
+            f"| {row.get('ratio_to_framework_floor', 0):.3f} | {_met(row['met'])} |"
         )
     reference = warm.get("framework_reference")
     if reference:
@@ -183,6 +195,8 @@ def render(results: dict[str, Any]) -> str:
     add("")
     _cold(results, add)
     _round_trips(results, add)
+    latency(results, add)
+    http_path(results, add)
     _warm(results, add)
     _scale(results, add)
     memory = results["memory"]

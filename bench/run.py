@@ -29,10 +29,12 @@ from sqlalchemy.engine import URL
 from bench.coldstart import build_artifacts, find_python312, run_cold
 from bench.common import BENCH, OUT, QUICK, ROOT, STARTED, libpq_url, log, run_worker
 from bench.database import counting_proxy, database_server, prepare_bench_database, seed_scale, seed_user
+from bench.http import run_http
 from bench.report import render
 
 WARM_TARGET = 0.35
 SCALE_TARGET = 1.2
+FIRST_REQUEST_TARGET = 2  # ReadyForQuery messages: the connection's startup, then the statement
 ROUND_TRIP_TARGETS = {"create_keyed": 2, "create_keyed_replay": 2}  # every other route: 1
 SCALE_SMALL = {"rows": 1_000, "users": 10}
 SCALE_BIG = {"rows": 1_000_000, "users": 10_000}
@@ -67,6 +69,21 @@ def run_warm(url: URL) -> dict[str, Any]:
                 "warm_app_cap": 1500,
                 "warm_floor_cap": 8000,
                 "profile_seconds": 0.5 if QUICK else 1.5,
+            },
+        )
+
+
+def run_latency(url: URL) -> dict[str, Any]:
+    """Per-route latency through the delaying proxy, in a warm handler process of its own."""
+    with counting_proxy(url) as (proxy_url, control):
+        return run_worker(
+            "latency",
+            {
+                "database_url": libpq_url(url),
+                "proxy_url": libpq_url(proxy_url),
+                "proxy_control": control,
+                "delays_ms": [0, 1, 2, 5],
+                "latency_requests": 20 if QUICK else 60,
             },
         )
 
@@ -116,6 +133,8 @@ def summarize(
             "messages": len(row["messages"]),
             "sql": row["messages"],
         }
+    first = warm["round_trips"]["first_request"]
+    first = {**first, "target": FIRST_REQUEST_TARGET, "met": first["round_trips"] <= FIRST_REQUEST_TARGET}
     warm_routes = {name: {**row, "met": row["ratio"] >= WARM_TARGET} for name, row in warm["warm"].items()}
     databases = scale["databases"]
     scale_ratio = databases["1m"]["median_ms"] / databases["1k"]["median_ms"]
@@ -143,8 +162,8 @@ def summarize(
         "cold_start": parts["cold"],
         "round_trips": {
             "routes": round_trips,
-            "first_request": warm["round_trips"]["first_request"],
-            "met": all(r["met"] for r in round_trips.values()),
+            "first_request": first,
+            "met": all(r["met"] for r in round_trips.values()) and first["met"],
         },
         "warm": {
             "routes": warm_routes,
@@ -160,6 +179,11 @@ def summarize(
             "target": SCALE_TARGET,
             "met": scale_ratio <= SCALE_TARGET,
         },
+        "latency": {
+            **parts["latency"],
+            "met": all(r["met"] for r in parts["latency"]["routes"].values() if r["measured"]),
+        },
+        "http": parts["http"],
         "memory": warm["memory"],
         "timings_s": {**TIMINGS, "total": round(time.perf_counter() - STARTED, 1)},
     }
@@ -181,11 +205,25 @@ def main() -> None:
             cold = run_cold(url, py312, artifacts, seed_user(url, "bench-cold", 20))
         with phase("round trips, warm cost, memory"):
             warm = run_warm(url)
+        with phase("latency at a database distance"):
+            latency = run_latency(url)
+        with phase("HTTP server path"):
+            http = run_http(url)
         with phase("scale"):
             list_sql = warm["round_trips"]["routes"]["list"]["messages"][-1]
             scale = run_scale(small, big, list_sql, warm["list_user"])
     results = summarize(
-        url, [small, big], seeded, py312, artifacts, warm=warm, scale=scale, cold=cold, load_start=load_start
+        url,
+        [small, big],
+        seeded,
+        py312,
+        artifacts,
+        warm=warm,
+        scale=scale,
+        cold=cold,
+        latency=latency,
+        http=http,
+        load_start=load_start,
     )
     (BENCH / "results.json").write_text(json.dumps(results, indent=2) + "\n")
     report = render(results)

@@ -39,6 +39,7 @@ import jwt  # noqa: E402
 import psycopg2  # noqa: E402
 from scripts.artifact_smoke import FakeContext, http_v2  # noqa: E402
 
+from bench.framework_floor import framework_floor  # noqa: E402
 from bench.pgproxy import mark  # noqa: E402
 from bench.profiling import counting_thread_hops, inline_threads, summarize  # noqa: E402
 
@@ -227,13 +228,17 @@ class Floor:
             assert found, "the captured DELETE names no task id"
             self.pattern = re.compile(rf"tasks\.id = {found.group(1)}\b")
 
+        self.rows: list[Any] = []
+        self.description: Any = None
+
     def __call__(self, i: int) -> None:
         for sql in self.messages:
             if self.delete_ids is not None:
                 sql = self.pattern.sub(f"tasks.id = {self.delete_ids[i]}", sql)
             self.cursor.execute(sql)
-            if self.cursor.description is not None:
-                self.cursor.fetchall()
+            self.description = self.cursor.description
+            if self.description is not None:
+                self.rows = self.cursor.fetchall()
 
 
 def measure_warm(handler: Handler, routes: Routes, captured: dict[str, Any]) -> dict[str, Any]:
@@ -250,27 +255,43 @@ def measure_warm(handler: Handler, routes: Routes, captured: dict[str, Any]) -> 
             routes.more_deletable(warmup + rounds * app_cap)
             delete_ids = seed_tasks(connection, routes.user.id, warmup + rounds * floor_cap)
         floor = Floor(cursor, captured[name]["messages"], delete_ids)
+        # The second floor shares the psycopg2 floor's ids (its own index range, past the first's).
+        fw_floor = Floor(cursor, captured[name]["messages"], delete_ids)
+        fw_first = warmup + rounds * floor_cap // 2
+        fw_handler = framework_floor(make(0)["requestContext"]["http"]["method"], fw_floor, fw_first)
 
         def app(i: int, make: MakeEvent = make, expected: int = expected) -> None:
             call(handler, make(i), expected)
 
+        def framework(i: int, make: MakeEvent = make, fw: Any = fw_handler) -> None:
+            fw(make(i), CONTEXT)
+
         for i in range(warmup):
             app(i)
             floor(i)
+        fw_floor_index = 0
+        for _ in range(5):
+            framework(fw_floor_index)
+            fw_floor_index += 1
         app_index = floor_index = warmup
-        app_rates, floor_rates = [], []
-        for _ in range(rounds):  # alternate, so both sides see the same background load
+        app_rates, floor_rates, fw_rates = [], [], []
+        for _ in range(rounds):  # alternate, so all three see the same background load
             n, elapsed = timed_chunk(app, app_index, app_cap, seconds)
             app_index += n
             app_rates.append(n / elapsed)
-            n, elapsed = timed_chunk(floor, floor_index, floor_cap, seconds)
+            n, elapsed = timed_chunk(floor, floor_index, floor_cap // 2, seconds)
             floor_index += n
             floor_rates.append(n / elapsed)
+            n, elapsed = timed_chunk(framework, fw_floor_index, app_cap, seconds)
+            fw_floor_index += n
+            fw_rates.append(n / elapsed)
         results[name] = {
             "app_rps": statistics.median(app_rates),
             "floor_rps": statistics.median(floor_rates),
             "ratio": statistics.median(app_rates) / statistics.median(floor_rates),
             "ratio_per_round": [a / f for a, f in zip(app_rates, floor_rates, strict=True)],
+            "framework_floor_rps": statistics.median(fw_rates),
+            "ratio_to_framework_floor": statistics.median(app_rates) / statistics.median(fw_rates),
             "app_requests": app_index,
             "floor_requests": floor_index,
             "statements_per_request": len(captured[name]["messages"]),
@@ -377,6 +398,44 @@ def phase_warm(out: Path) -> None:
     direct.close()
 
 
+# ----------------------------------------------------------------------------- latency at a distance
+
+
+def phase_latency(out: Path) -> None:
+    """bench/latency.py's route table through the delaying proxy (DATABASE_URL is the proxy)."""
+    from functions.api.handler import handler, http_handler
+
+    from bench.latency import RECURRING, measure
+
+    direct = psycopg2.connect(CONFIG["database_url"])
+    direct.autocommit = True
+    user, list_user = User("bench-lat"), User("bench-lat-list")
+    task, other = seed_tasks(direct, user.id, 2)
+    seed_tasks(direct, list_user.id, 60)
+    fresh = iter(seed_tasks(direct, user.id, (CONFIG["latency_requests"] + 2) * len(CONFIG["delays_ms"]) + 4))
+
+    def make_event(method: str, path: str, query: str, headers: dict[str, str], body: Any) -> dict[str, Any]:
+        return http_v2(method, path, query=query, headers=headers, body=body)
+
+    def create_recurring() -> int:
+        response = handler(make_event("POST", user.base, "", user.headers, RECURRING), CONTEXT)
+        created = json.loads(response.get("body") or "{}")
+        if response["statusCode"] != 201 or created.get("recurrence") != RECURRING["recurrence"]:
+            raise RuntimeError(f"recurring task not created: {response['statusCode']} {response.get('body', '')[:200]}")
+        return int(created["id"])
+
+    context = {
+        "users": {"warm": (user.id, user.headers), "list": (list_user.id, list_user.headers)},
+        "task": task,
+        "other": other,
+        "fresh": lambda: next(fresh),
+        "create_recurring": create_recurring,
+    }
+    result = measure(handler, http_handler.app, make_event, context, CONFIG)
+    direct.close()
+    out.write_text(json.dumps(result, indent=2))
+
+
 # --------------------------------------------------------------------------------- first request
 
 
@@ -477,5 +536,5 @@ def phase_scale(out: Path) -> None:
 
 
 if __name__ == "__main__":
-    phases = {"warm": phase_warm, "coldprofile": phase_coldprofile, "scale": phase_scale}
+    phases = {"warm": phase_warm, "coldprofile": phase_coldprofile, "scale": phase_scale, "latency": phase_latency}
     phases[sys.argv[1]](Path(sys.argv[3]))

@@ -50,6 +50,12 @@ def _listen(port: int) -> socket.socket:
     return listener
 
 
+def uvicorn_options() -> dict[str, Any]:
+    """How `make run` serves the app (bench/http.py serves it, and its floor, the same way).
+    No access log: at log level warning uvicorn would build each access line only to drop it."""
+    return {"log_level": "warning", "access_log": False}
+
+
 def main() -> None:
     global _server
     os.environ.setdefault("APP_ENV", "local")
@@ -82,7 +88,7 @@ def main() -> None:
             f'try it:  curl -H "Authorization: Bearer $(make -s token USER=alice)" {base}/api/alice/tasks\n',
             flush=True,
         )
-        config = uvicorn.Config("functions.api.app:create_app", factory=True, log_level="warning")
+        config = uvicorn.Config("functions.api.app:create_app", factory=True, **uvicorn_options())
         _server = uvicorn.Server(config)
         _server.run(sockets=[listener])
     finally:

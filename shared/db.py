@@ -22,6 +22,7 @@ from sqlmodel import Session
 
 from shared.config import Settings, get_settings
 from shared.db_faults import is_transient
+from shared.dialect import DRIVERNAME
 
 _engine: Engine | None = None
 SAME_MESSAGE_PREFIX = "same_message_prefix"  # execution option: SQL sent before the statement
@@ -63,7 +64,9 @@ def create_db_engine(settings: Settings) -> Engine:
     url = settings.sqlalchemy_url
     connect_params = _connect_params(settings, url)
     engine = create_engine(
-        url,
+        # The dialect learns the server version from the connection's startup reply rather than
+        # from four queries on the first connection (shared/dialect.py).
+        make_url(url).set(drivername=DRIVERNAME),
         creator=lambda: _connect_with_retry(connect_params),
         isolation_level="AUTOCOMMIT",
         pool_size=settings.pool_size,
