@@ -15,7 +15,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 from starlette.routing import Match
 
-from shared.errors import DomainError, ServiceUnavailable
+from shared.errors import DomainError, InvalidField, ServiceUnavailable
 
 PROBLEM_JSON = "application/problem+json"
 logger = logging.getLogger("tasks_api")
@@ -133,7 +133,10 @@ async def _domain_error(request: Request, exc: Exception) -> Response:
         cause = getattr(exc.__cause__, "orig", None) or exc.__cause__
         line = {"request_id": request_id, "event": exc.slug, "error": type(cause).__name__ if cause else None}
         logger.warning(json.dumps(line), extra={"request_id": request_id})
-    return problem(request, exc.status, exc.detail, slug=exc.slug, title=exc.title, headers=exc.headers)
+    errors = None
+    if isinstance(exc, InvalidField):
+        errors = [{"loc": ["body", exc.field], "msg": exc.message, "type": "value_error"}]
+    return problem(request, exc.status, exc.detail, slug=exc.slug, title=exc.title, headers=exc.headers, errors=errors)
 
 
 async def _database_error(request: Request, exc: Exception) -> Response:

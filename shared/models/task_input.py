@@ -4,10 +4,20 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, get_type_hints
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, create_model, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    ValidationInfo,
+    create_model,
+    field_validator,
+    model_validator,
+)
 
 from shared.models.priority import Priority
-from shared.models.task import PUBLIC_FIELDS
+from shared.models.recurrence import Recurrence, TimeZone
+from shared.models.task import PUBLIC_FIELDS, RecurrenceBasis
 from shared.models.text import Description, Tags, Title
 from shared.models.times import DueAt
 
@@ -25,6 +35,9 @@ class _TaskInput(BaseModel):
         return data
 
 
+RECURRENCE_NEEDS_DUE_AT = "a recurring task needs due_at: its first occurrence"
+
+
 # The fields a client may set; every other field a response shows is read-only.
 class TaskCreate(_TaskInput):
     title: Title
@@ -33,6 +46,17 @@ class TaskCreate(_TaskInput):
     priority: Priority = Priority.medium
     due_at: DueAt = None
     tags: Tags = Field(default_factory=list)
+    recurrence: Recurrence = None
+    recurrence_basis: RecurrenceBasis = "due"
+    timezone: TimeZone = "UTC"
+
+    @field_validator("recurrence")
+    @classmethod
+    def _needs_due_date(cls, value: str | None, info: ValidationInfo) -> str | None:
+        # A due_at that failed its own validation is reported there, not again here.
+        if value is not None and "due_at" in info.data and info.data["due_at"] is None:
+            raise ValueError(RECURRENCE_NEEDS_DUE_AT)
+        return value
 
 
 class TaskReplace(TaskCreate):

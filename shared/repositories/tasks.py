@@ -29,6 +29,7 @@ from sqlalchemy import (
     func,
     insert,
     literal_column,
+    null,
     or_,
     select,
     true,
@@ -37,11 +38,12 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
 from shared.models.listing import After, Sort, SortField, Status, TaskQuery
 from shared.models.priority import PRIORITY_RANK
-from shared.models.table import tasks
+from shared.models.table import RECURRENCE_NEEDS_DUE_AT, tasks
 from shared.models.task import TaskRecord, TaskStats
 
 TOGGLE = "toggle"  # `completed=TOGGLE` flips the flag
@@ -51,39 +53,76 @@ def to_record(row: Any) -> TaskRecord:
     return TaskRecord(*row)
 
 
+class MissingDueDate(Exception):
+    """The write would leave a recurring task without a due date (the table's CHECK refused it)."""
+
+
 def run(session: Session, statement: Executable, params: dict[str, Any]) -> Any:
     """Execute a Core statement on the session's connection (no ORM layer on the way)."""
-    return session.connection().execute(statement, params)
+    try:
+        return session.connection().execute(statement, params)
+    except IntegrityError as error:
+        diag = getattr(error.orig, "diag", None)
+        if getattr(diag, "constraint_name", None) == RECURRENCE_NEEDS_DUE_AT:
+            raise MissingDueDate from None
+        raise
 
 
-def _owned() -> list[ColumnElement[bool]]:
+def owned() -> list[ColumnElement[bool]]:
     return [tasks.c.id == bindparam("task_id"), tasks.c.user_id == bindparam("owner_id")]
 
 
-def _guarded(by_version: bool) -> list[ColumnElement[bool]]:
-    clauses = _owned()
+def guarded(by_version: bool) -> list[ColumnElement[bool]]:
+    clauses = owned()
     if by_version:
         clauses.append(tasks.c.version.in_(bindparam("versions", expanding=True)))
     return clauses
 
 
-def _completion(completed: bool | str) -> dict[str, Any]:
-    """completed_at follows completed: set when it turns true (kept if already true), cleared when false."""
+def completion_changes(completed: bool | str) -> dict[str, Any]:
+    """completed_at follows completed: set when it turns true (kept if already true), cleared when false.
+    last_completed_at is set when it turns true, and kept otherwise."""
     if completed == TOGGLE:
         return {
             "completed": ~tasks.c.completed,
             "completed_at": case((tasks.c.completed, None), else_=func.now()),
+            "last_completed_at": case((tasks.c.completed, tasks.c.last_completed_at), else_=func.now()),
         }
     if completed:
-        return {"completed": true(), "completed_at": func.coalesce(tasks.c.completed_at, func.now())}
+        return {
+            "completed": true(),
+            "completed_at": func.coalesce(tasks.c.completed_at, func.now()),
+            "last_completed_at": case((tasks.c.completed, tasks.c.last_completed_at), else_=func.now()),
+        }
     return {"completed": false(), "completed_at": None}
+
+
+def _recurrence_start(fields: tuple[str, ...]) -> dict[str, Any]:
+    """recurrence_start when a write sends `recurrence`: the (new) due date when the rule is new,
+    changed, or sent with a due date that moved; kept when the same rule comes back; NULL without one.
+    A write that moves only `due_at` keeps it: COUNT goes on counting from where the rule began."""
+    if "recurrence" not in fields:
+        return {}
+    rule = bindparam("set_recurrence", type_=tasks.c.recurrence.type)
+    due = bindparam("set_due_at", type_=tasks.c.due_at.type) if "due_at" in fields else tasks.c.due_at
+    start = case(
+        (rule.is_(None), null()),
+        (or_(tasks.c.recurrence.is_distinct_from(rule), tasks.c.due_at.is_distinct_from(due)), due),
+        else_=tasks.c.recurrence_start,
+    )
+    return {"recurrence_start": start}
 
 
 @cache
 def insert_shape(fields: tuple[str, ...], completed: bool) -> Any:
     """INSERT ... RETURNING the row, for values of these fields (owner_id bound as well)."""
     values: dict[str, Any] = {name: bindparam(name, type_=tasks.c[name].type) for name in fields}
-    values.update(user_id=bindparam("owner_id"), completed=completed, completed_at=func.now() if completed else None)
+    values.update(
+        user_id=bindparam("owner_id"),
+        completed=completed,
+        completed_at=func.now() if completed else None,
+        last_completed_at=func.now() if completed else None,
+    )
     return insert(tasks).values(values).returning(*tasks.c)
 
 
@@ -99,8 +138,8 @@ def insert_task(session: Session, *, owner_id: str, values: dict[str, Any]) -> T
     return to_record(run(session, insert_shape(fields, completed), params).one())
 
 
-_GET = select(tasks).where(*_owned())
-_VERSION = select(tasks.c.version).where(*_owned())
+_GET = select(tasks).where(*owned())
+_VERSION = select(tasks.c.version).where(*owned())
 
 
 def get_task(session: Session, *, owner_id: str, task_id: int) -> TaskRecord | None:
@@ -114,12 +153,13 @@ def task_version(session: Session, *, owner_id: str, task_id: int) -> int | None
 
 
 @cache
-def _update(fields: tuple[str, ...], completed: bool | str | None, guarded: bool) -> Any:
+def _update(fields: tuple[str, ...], completed: bool | str | None, by_version: bool) -> Any:
     changes: dict[str, Any] = {name: bindparam(f"set_{name}", type_=tasks.c[name].type) for name in fields}
+    changes.update(_recurrence_start(fields))
     if completed is not None:
-        changes.update(_completion(completed))
+        changes.update(completion_changes(completed))
     changes.update(updated_at=func.now(), version=tasks.c.version + 1)
-    return update(tasks).where(*_guarded(guarded)).values(changes).returning(*tasks.c)
+    return update(tasks).where(*guarded(by_version)).values(changes).returning(*tasks.c)
 
 
 def update_task(
@@ -135,8 +175,8 @@ def update_task(
     return None if row is None else to_record(row)
 
 
-_DELETE = delete(tasks).where(*_guarded(False)).returning(tasks.c.id)
-_DELETE_GUARDED = delete(tasks).where(*_guarded(True)).returning(tasks.c.id)
+_DELETE = delete(tasks).where(*guarded(False)).returning(tasks.c.id)
+_DELETE_GUARDED = delete(tasks).where(*guarded(True)).returning(tasks.c.id)
 
 
 def delete_task(session: Session, *, owner_id: str, task_id: int, versions: tuple[int, ...] | None = None) -> bool:
