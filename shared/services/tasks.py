@@ -154,7 +154,7 @@ def update_task(
 
 
 # A recurring completion that meets a concurrent edit starts over with the task as that edit left it.
-COMPLETE_ATTEMPTS = 3
+COMPLETE_ATTEMPTS = 5
 
 
 def complete_task(
