@@ -12,10 +12,9 @@ task's zone (wall-clock time kept across daylight-saving changes), ending at COU
 from __future__ import annotations
 
 import re
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta, tzinfo
 from functools import cache, lru_cache
 from typing import TYPE_CHECKING, Any
-from zoneinfo import ZoneInfo
 
 from shared.models.limits import RECURRENCE_COUNT_MAX, RECURRENCE_HORIZON_YEARS, RECURRENCE_INTERVAL_MAX
 
@@ -27,14 +26,15 @@ WEEKDAYS = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")
 PARTS = ("FREQ", "INTERVAL", "BYDAY", "BYMONTHDAY", "BYMONTH", "COUNT", "UNTIL")
 _NUMBER = re.compile(r"^[+-]?\d{1,9}$")
 _WEEKDAY = re.compile(r"^([+-]?\d{1,2})?(" + "|".join(WEEKDAYS) + ")$")
-_UTC_DATE_TIME = re.compile(r"^\d{8}T\d{6}Z$")
+_UNTIL = re.compile(r"^\d{8}(T\d{6}Z?)?$")
 _MONTH_DAYS = (31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)  # February as in a leap year
 
 DESCRIPTION = (
     "An RFC 5545 RRULE value, e.g. `FREQ=WEEKLY;BYDAY=MO,WE` or `FREQ=MONTHLY;BYMONTHDAY=31;COUNT=12`: "
     f"FREQ (DAILY, WEEKLY, MONTHLY or YEARLY) and optionally INTERVAL (1-{RECURRENCE_INTERVAL_MAX}), "
-    f"BYDAY, BYMONTHDAY, BYMONTH, COUNT (1-{RECURRENCE_COUNT_MAX}) or UNTIL (a UTC date-time, "
-    "`YYYYMMDDTHHMMSSZ`), each at most once, COUNT and UNTIL not together. Names are case-insensitive "
+    f"BYDAY, BYMONTHDAY, BYMONTH, COUNT (1-{RECURRENCE_COUNT_MAX}) or UNTIL (inclusive: a UTC date-time "
+    "`YYYYMMDDTHHMMSSZ`, or a date or local date-time in the task's zone), each at most once, COUNT "
+    "and UNTIL not together. Names are case-insensitive "
     "and stored upper-case. Needs `due_at`: the due date when the rule is set is its first occurrence; "
     "completing the task moves `due_at` to the next one."
 )
@@ -55,7 +55,7 @@ def _syntax() -> str:
             [
                 "(" + "|".join(_any_case(n) for n in ("INTERVAL", "COUNT", "BYMONTHDAY", "BYMONTH")) + ")=" + numbers,
                 f"{_any_case('BYDAY')}={weekday}(,{weekday})*",
-                f"{_any_case('UNTIL')}=[0-9]{{8}}[Tt][0-9]{{6}}[Zz]",
+                f"{_any_case('UNTIL')}=[0-9]{{8}}([Tt][0-9]{{6}}[Zz]?)?",
             ]
         )
         + ")"
@@ -161,8 +161,13 @@ def rule_parts(value: str) -> dict[str, str]:
         _int_list("COUNT", parts["COUNT"], 1, RECURRENCE_COUNT_MAX)
         if "," in parts["COUNT"]:
             raise RuleError("COUNT is one integer")
-    if "UNTIL" in parts and not _UTC_DATE_TIME.match(parts["UNTIL"]):
-        raise RuleError("UNTIL must be a UTC date-time like 20301231T235959Z")
+    if "UNTIL" in parts:
+        if not _UNTIL.match(parts["UNTIL"]):
+            raise RuleError("UNTIL must be a date-time like 20301231T235959Z (UTC) or a date like 20301231")
+        try:
+            until_of(parts["UNTIL"], UTC)
+        except ValueError:
+            raise RuleError("UNTIL is not a valid date") from None
     months = _int_list("BYMONTH", parts["BYMONTH"], 1, 12) if "BYMONTH" in parts else list(range(1, 13))
     if "BYMONTHDAY" in parts:
         if freq == "WEEKLY":
@@ -175,10 +180,26 @@ def rule_parts(value: str) -> dict[str, str]:
         if "BYMONTHDAY" in parts and not _ever_occurs(parts, months):
             raise RuleError("no day matches both BYDAY and BYMONTHDAY: the rule never occurs")
     try:
-        _parse(";".join(f"{k}={v}" for k, v in parts.items()), datetime(2000, 1, 1, tzinfo=UTC))
+        _parse(_without_until(parts), datetime(2000, 1, 1, tzinfo=UTC))
     except (ValueError, TypeError, OverflowError):
         raise RuleError("not a valid RRULE value") from None
     return parts
+
+
+def _without_until(parts: dict[str, str]) -> str:
+    # dateutil takes UNTIL only in UTC beside a zoned start; it is applied from until_of instead.
+    return ";".join(f"{k}={v}" for k, v in parts.items() if k != "UNTIL")
+
+
+def until_of(value: str, zone: tzinfo) -> datetime:
+    """UNTIL as an instant: a UTC date-time as it is; a local date-time in the task's zone; a date
+    through the end of that day there (RFC 5545 wants UTC beside a zoned start; clients send all three)."""
+    if value.endswith("Z"):
+        return datetime.strptime(value, "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC)
+    if len(value) == 8:
+        day = datetime.strptime(value, "%Y%m%d")
+        return day.replace(hour=23, minute=59, second=59, tzinfo=zone).astimezone(UTC)
+    return datetime.strptime(value, "%Y%m%dT%H%M%S").replace(tzinfo=zone).astimezone(UTC)
 
 
 def normalize_rule(value: str) -> str:
@@ -269,15 +290,17 @@ def next_occurrence(rule_text: str, *, start: datetime, timezone: str, after: da
     """
     if start > after:
         return start.astimezone(UTC)
+    from zoneinfo import ZoneInfo
+
     parts = rule_parts(rule_text)
     local_start = start.astimezone(ZoneInfo(timezone))
-    rule = _parse(rule_text, local_start)
+    rule = _parse(_without_until(parts), local_start)
     try:
         until = after + timedelta(days=366 * RECURRENCE_HORIZON_YEARS)
     except OverflowError:
         until = datetime.max.replace(tzinfo=UTC)
     if "UNTIL" in parts:
-        until = min(until, datetime.strptime(parts["UNTIL"], "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC))
+        until = min(until, until_of(parts["UNTIL"], local_start.tzinfo or UTC))
     # COUNT is counted here, from `start` (always the first occurrence, RFC 5545's DTSTART, even
     # when it does not match the rule, which dateutil would then leave out and not count).
     remaining = int(parts["COUNT"]) - 1 if "COUNT" in parts else None

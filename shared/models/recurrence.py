@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
-from pydantic import AfterValidator, WithJsonSchema
+from pydantic import AfterValidator, Field, WithJsonSchema
 
 from shared.models.limits import RECURRENCE_MAX, TIMEZONE_MAX
 from shared.recurrence import DESCRIPTION, PATTERN, RuleError, check_timezone, normalize_rule, zone_names
@@ -39,6 +39,13 @@ Recurrence = Annotated[
         }
     ),
 ]
+
+
+def _zone_enum(schema: dict[str, Any]) -> None:
+    # Filled in when the OpenAPI document is built, not at import: a cold start skips the zone list.
+    schema["enum"] = sorted(zone_names())
+
+
 TimeZone = Annotated[
     str,
     AfterValidator(_zone),
@@ -46,9 +53,9 @@ TimeZone = Annotated[
         {
             "type": "string",
             "maxLength": TIMEZONE_MAX,
-            "enum": sorted(zone_names()),
             "description": "The IANA time zone the rule is expanded in (wall-clock times kept across "
             "daylight-saving changes).",
         }
     ),
+    Field(json_schema_extra=_zone_enum),
 ]

@@ -251,3 +251,15 @@ def test_stats_and_due_filters_follow_the_moved_due_date(alice):
     assert alice.request("GET", "/stats").json() == {"total": 1, "pending": 1, "completed": 0, "overdue": 0}
     assert [t["id"] for t in alice.request("GET", params={"due_after": past}).json()] == [task["id"]]
     assert alice.request("GET", params={"due_before": moved["due_at"]}).json() == []
+
+
+def test_a_keyed_create_records_the_rule_start_too(alice):
+    headers = {"Idempotency-Key": "recurring-1"}
+    body = {"title": "t", "due_at": "2030-01-01T09:00:00Z", "recurrence": "FREQ=DAILY;COUNT=2"}
+    created = alice.request("POST", json=body, headers=headers)
+    assert created.status_code == 201
+    replayed = alice.request("POST", json=body, headers=headers)
+    assert replayed.json() == created.json()
+    task_id = created.json()["id"]
+    assert complete(alice, task_id)["due_at"] == "2030-01-02T09:00:00.000000Z"
+    assert complete(alice, task_id)["completed"] is True

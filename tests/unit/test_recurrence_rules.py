@@ -50,9 +50,10 @@ def series(rule: str, start: datetime, zone: str, n: int) -> list[datetime | Non
         (f"FREQ=DAILY;INTERVAL={RECURRENCE_INTERVAL_MAX + 1}", f"1-{RECURRENCE_INTERVAL_MAX}"),
         ("FREQ=DAILY;INTERVAL=99999999999999999999", "integers"),
         ("FREQ=DAILY;INTERVAL=1,2", "one integer"),
-        ("FREQ=DAILY;UNTIL=20300101", "UTC date-time"),
-        ("FREQ=DAILY;UNTIL=20300101T000000", "UTC date-time"),
-        ("FREQ=DAILY;UNTIL=20301341T000000Z", "not a valid RRULE"),
+        ("FREQ=DAILY;UNTIL=2030-01-01", "UNTIL must be"),
+        ("FREQ=DAILY;UNTIL=20300101T0000", "UNTIL must be"),
+        ("FREQ=DAILY;UNTIL=20301341T000000Z", "not a valid date"),
+        ("FREQ=DAILY;UNTIL=20300230", "not a valid date"),
         ("FREQ=DAILY;BYMONTH=13", "1-12"),
         ("FREQ=DAILY;BYMONTHDAY=0", "±1-31"),
         ("FREQ=DAILY;BYMONTHDAY=32", "±1-31"),
@@ -128,6 +129,14 @@ def test_until_is_inclusive_and_ends_the_series():
     rule = "FREQ=DAILY;UNTIL=20260103T090000Z"
     found = series(rule, datetime(2026, 1, 1, 9, tzinfo=UTC), "UTC", 5)
     assert found == [datetime(2026, 1, 2, 9, tzinfo=UTC), datetime(2026, 1, 3, 9, tzinfo=UTC), None]
+
+
+def test_until_as_a_date_or_local_time_is_read_in_the_tasks_zone():
+    start = datetime(2026, 1, 1, 22, tzinfo=UTC)  # 23:00 in Berlin
+    by_date = series("FREQ=DAILY;UNTIL=20260102", start, BERLIN, 5)
+    assert by_date == [datetime(2026, 1, 2, 22, tzinfo=UTC), None]
+    by_local_time = series("FREQ=DAILY;UNTIL=20260102T225959", start, BERLIN, 5)
+    assert by_local_time == [None]
 
 
 def test_a_start_in_the_future_is_the_next_occurrence():
