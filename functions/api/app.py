@@ -32,6 +32,10 @@ def create_app() -> FastAPI:
     settings = get_settings()
     logging.basicConfig(format="%(message)s")  # a no-op on Lambda, whose runtime installs its own
     logging.getLogger("tasks_api").setLevel(settings.log_level.upper())
+    # Libraries that would log request paths, SQL and result rows (task content) when the root
+    # level is lowered (Lambda's ApplicationLogLevel): the access line is the per-request record.
+    for name in ("sqlalchemy.engine", "sqlalchemy.pool", "mangum"):
+        logging.getLogger(name).setLevel(logging.WARNING)
     app = FastAPI(title="Tasks API", version="1.0.0", description=DESCRIPTION)
     app.include_router(health.router)
     app.include_router(tasks.router)

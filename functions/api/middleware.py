@@ -15,8 +15,9 @@ from typing import Any
 
 from starlette.exceptions import HTTPException
 
+from functions.api import metrics
 from functions.api.problems import PROBLEM_JSON, problem_body
-from shared.auth import AuthError, TokenVerifier
+from shared.auth import AuthError, AuthUnavailable, TokenVerifier
 from shared.config import get_settings
 
 Scope = MutableMapping[str, Any]
@@ -99,6 +100,7 @@ class EdgeMiddleware:
         request_id = _request_id(scope)
         scope.setdefault("state", {})["request_id"] = request_id
         started = time.perf_counter()
+        metrics.start_request()
         status_holder = {"status": 0}
 
         async def send_logged(message: Message) -> None:
@@ -129,6 +131,7 @@ class EdgeMiddleware:
                     }
                 )
             )
+            metrics.record_request(scope, status_holder["status"], started)
 
     async def _guarded(self, scope: Scope, receive: Receive, send: Send, request_id: str) -> None:
         length = _header(scope, b"content-length")
@@ -163,6 +166,9 @@ class EdgeMiddleware:
             principal = get_verifier().verify(token.strip())
         except AuthError as error:
             return 401, str(error), {"WWW-Authenticate": 'Bearer realm="tasks-api", error="invalid_token"'}
+        except AuthUnavailable as error:
+            # The keys are unreachable: the token may be fine, so this is no sign-out (401).
+            return 503, str(error), {"Retry-After": str(error.retry_after)}
         if path_user != principal.subject:
             return 403, "the path's user id is not the token's subject", {}
         scope["state"]["owner_id"] = principal.subject

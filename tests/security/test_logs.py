@@ -7,13 +7,11 @@ from __future__ import annotations
 
 import json
 import logging
-import time
 from typing import Any
 
-import jwt
 import pytest
 
-from tests.conftest import make_token
+from tests.support.tokens import make_token
 
 SECRET = "log-test-secret-" + "q" * 40
 PASSWORD = "s3cr3t-pw"
@@ -38,10 +36,10 @@ def _rendered(record: logging.LogRecord) -> str:
 def _run_batch(client: Any, configure: Any, database_url: str, user: str) -> tuple[list[Any], list[str]]:
     """Returns the responses and the secrets that must never be logged."""
     configure(AUTH_JWT_SECRET=SECRET)
-    good = jwt.encode({"sub": user, "exp": int(time.time()) + 300}, SECRET, algorithm="HS256")
-    expired = jwt.encode({"sub": user, "exp": int(time.time()) - 300}, SECRET, algorithm="HS256")
+    good = make_token(user, secret=SECRET)
+    expired = make_token(user, secret=SECRET, lifetime=-300)
     forged = make_token(user)  # signed with the development secret: wrong signature here
-    none_alg = jwt.encode({"sub": user, "exp": int(time.time()) + 300}, None, algorithm="none")
+    none_alg = make_token(user, secret=None, algorithm="none")
     bearer = {"Authorization": f"Bearer {good}"}
     base = f"/api/{user}/tasks"
     responses = []
