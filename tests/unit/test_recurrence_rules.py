@@ -230,3 +230,20 @@ def test_next_occurrence_after_any_instant_is_dateutils_next_instance(rule, zone
     instances = rrulestr(rule, dtstart=start.astimezone(ZoneInfo(zone)))
     expected = next((d.astimezone(UTC) for d in instances if d.astimezone(UTC) > after), None)
     assert next_occurrence(rule, start=start, timezone=zone, after=after) == expected
+
+
+def test_zones_work_without_a_system_zone_database():
+    """Lambda's python3.12 runtime has no /usr/share/zoneinfo: the pinned tzdata package must do."""
+    import subprocess
+    import sys
+
+    from tests.conftest import REPO
+
+    code = (
+        "import datetime as d; from shared.recurrence import next_occurrence as n; "
+        "s = d.datetime(2026, 3, 23, 8, tzinfo=d.UTC); "
+        "print(n('FREQ=WEEKLY', start=s, timezone='Europe/Berlin', after=s).isoformat())"
+    )
+    env = {"PYTHONTZPATH": "", "PYTHONPATH": str(REPO), "PATH": "/usr/bin:/bin"}
+    result = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "2026-03-30T07:00:00+00:00"
