@@ -134,12 +134,13 @@ async def _domain_error(request: Request, exc: Exception) -> Response:
         # details. No trace: a named fault is not a bug.
         request_id = getattr(request.state, "request_id", "-")
         cause = getattr(exc.__cause__, "orig", None) or exc.__cause__
-        line = {"request_id": request_id, "event": exc.slug, "error": type(cause).__name__ if cause else None}
+        error = type(cause).__name__ if cause else None
+        fields = {"request_id": request_id, "event": exc.slug, "error": error}
         kind = getattr(exc, "kind", None)
         if kind is not None:
-            line["cause"] = kind
+            fields["cause"] = kind
         level = logging.ERROR if exc.status == 500 else logging.WARNING
-        logger.log(level, json.dumps(line), extra={"request_id": request_id})
+        logger.log(level, "%s (%s)", exc.slug, error, extra=fields)
     errors = None
     if isinstance(exc, InvalidField):
         errors = [{"loc": ["body", exc.field], "msg": exc.message, "type": "value_error"}]

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from tests.api.problem_checks import assert_problem
+from tests.support.problems import assert_problem
 
 BERLIN = "Europe/Berlin"
 

@@ -19,7 +19,7 @@ from shared.db import get_engine, open_session
 from shared.errors import EditConflict
 from shared.models.task_input import TaskUpdate
 from shared.services import tasks as service
-from tests.api.problem_checks import assert_problem
+from tests.support.problems import assert_problem
 from tests.unit.test_recurrence_rules import ZONES, bases, rules, synced_start
 
 

@@ -237,7 +237,7 @@ def test_zones_work_without_a_system_zone_database():
     import subprocess
     import sys
 
-    from tests.conftest import REPO
+    from tests.support import REPO
 
     code = (
         "import datetime as d; from shared.recurrence import next_occurrence as n; "
