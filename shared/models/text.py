@@ -66,7 +66,10 @@ def visible(value: str | None) -> str | None:
 
 
 # The schemas tell clients the rule after trimming: some visible character, no control character.
-_VISIBLE_TEXT = "^[^\\x00-\\x1f\\x7f]*[^\\s\\x00-\\x1f\\x7f][^\\x00-\\x1f\\x7f]*$"
+# "Visible" names exactly the characters trimming keeps (a schema's \s is ECMA-262's, which is not
+# Python's: U+0085 is trimmed here and not in \s), so generated valid text is valid here too.
+_TRIMMED = "".join(f"\\u{ord(c):04x}" for c in _WHITESPACE if c > "\x1f" and c != "\x7f")
+_VISIBLE_TEXT = f"^[^\\x00-\\x1f\\x7f]*[^\\x00-\\x1f\\x7f{_TRIMMED}][^\\x00-\\x1f\\x7f]*$"
 NO_CONTROL_CHARS = r"^[^\x00-\x1f\x7f]*$"
 Title = Annotated[
     str,
