@@ -14,7 +14,7 @@ from fastapi.testclient import TestClient
 
 from functions.api import app as app_module
 from shared.config import LOCAL_CORS_ORIGIN, Settings
-from tests.conftest import auth
+from tests.support.tokens import auth
 
 REPO = Path(__file__).resolve().parents[2]
 REQUEST_HEADERS = "authorization, content-type, if-match, if-none-match, idempotency-key"

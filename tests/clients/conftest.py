@@ -22,6 +22,12 @@ import pytest
 from tests.clients.cdp import Page, browser, chromium_path
 
 CLIENTS = Path(__file__).resolve().parent
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        if CLIENTS in Path(str(item.fspath)).parents:
+            item.add_marker(pytest.mark.clients)
 REPO = CLIENTS.parents[1]
 NODE_MODULES = CLIENTS / "node_modules"
 

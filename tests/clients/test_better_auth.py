@@ -17,7 +17,7 @@ import pytest
 
 import shared.auth
 from tests.clients.conftest import CLIENTS, free_port
-from tests.conftest import UserClient
+from tests.support.users import UserClient
 
 ALGORITHMS = ["EdDSA", "ES256", "RS256"]
 ROTATION_SECONDS = 3

@@ -15,7 +15,7 @@ import pytest
 
 from tests.clients.cdp import Page
 from tests.clients.conftest import LiveServer, free_port, start_server, stop_server
-from tests.conftest import make_token
+from tests.support.tokens import make_token
 
 
 def test_docs_load_offline_and_run_an_authorized_request(page: Page, live_server: LiveServer) -> None:

@@ -13,7 +13,7 @@ import httpx
 
 from functions.api.openapi import unresolved_refs
 from tests.clients.conftest import CLIENTS, NODE_MODULES, LiveServer
-from tests.conftest import make_token
+from tests.support.tokens import make_token
 
 # The openapi-typescript options the service supports (docs/contract-decisions.md): without
 # `--default-non-nullable false` every request-body field that has a default becomes required.

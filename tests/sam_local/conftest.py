@@ -19,7 +19,8 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.conftest import REPO, reset_app_state
+from tests.conftest import reset_app_state
+from tests.support import REPO
 
 STARTUP_SECONDS = 900  # a cold machine: apt, sam build, the stand-in image; warm runs take ~1 min
 
