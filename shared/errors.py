@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from http import HTTPStatus
+
 
 class DomainError(Exception):
     status: int = 400
@@ -59,6 +61,22 @@ class ServiceUnavailable(DomainError):
 
     def __init__(self, detail: str, *, retry_after: int = 1) -> None:
         super().__init__(detail, headers={"Retry-After": str(retry_after)})
+
+
+class InvalidField(DomainError):
+    """A body field that is well formed but refused by a rule needing the stored task (422, like
+    request validation, with the field in `errors`)."""
+
+    status, title, slug = 422, HTTPStatus(422).phrase, "validation-error"  # as request validation's
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__("the request is not valid")
+        self.field = field
+        self.message = message
+
+
+class EditConflict(DomainError):
+    status, title, slug = 409, "Conflict", "edit-conflict"
 
 
 class DatabaseMisconfigured(DomainError):

@@ -17,7 +17,7 @@ from starlette.responses import Response
 from starlette.routing import Match
 
 from shared.db_faults import database_fault
-from shared.errors import DomainError
+from shared.errors import DomainError, InvalidField
 
 PROBLEM_JSON = "application/problem+json"
 logger = logging.getLogger("tasks_api")
@@ -143,9 +143,10 @@ async def _domain_error(request: Request, exc: Exception) -> Response:
             fields["cause"] = kind
         level = logging.ERROR if exc.status == 500 else logging.WARNING
         logger.log(level, "%s (%s)", exc.slug, error, extra=fields)
-    return problem(
-        request, exc.status, exc.detail, slug=exc.slug, title=exc.title, headers=exc.headers, errors=exc.errors
-    )
+    errors = exc.errors
+    if errors is None and isinstance(exc, InvalidField):
+        errors = [{"loc": ["body", exc.field], "msg": exc.message, "type": "value_error"}]
+    return problem(request, exc.status, exc.detail, slug=exc.slug, title=exc.title, headers=exc.headers, errors=errors)
 
 
 async def _database_error(request: Request, exc: Exception) -> Response:

@@ -32,3 +32,7 @@ LIST_LIMIT_MAX = 200
 
 IDEMPOTENCY_KEY_MAX = 255
 IDEMPOTENCY_TTL_HOURS = 24
+# Recurrence rules: bounds on what a client may ask for, and how far ahead a next occurrence is sought.
+RECURRENCE_INTERVAL_MAX = 1000
+RECURRENCE_COUNT_MAX = 1000
+RECURRENCE_HORIZON_YEARS = 100  # a next occurrence further ahead counts as none

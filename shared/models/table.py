@@ -20,6 +20,8 @@ from shared.models.lists import lists
 from shared.models.priority import PRIORITY_RANK
 from shared.models.task import COLUMNS
 
+RECURRENCE_NEEDS_DUE_AT = "tasks_recurrence_needs_due_at"  # the CHECK a write without a due date breaks
+
 tasks = Table(
     "tasks",
     SQLModel.metadata,
@@ -32,6 +34,7 @@ tasks = Table(
     CheckConstraint(f"cardinality(tags) <= {TAGS_MAX}", name="tasks_tags_count"),
     CheckConstraint(f"char_length(recurrence) <= {RECURRENCE_MAX}", name="tasks_recurrence_length"),
     CheckConstraint("recurrence_basis IN ('due', 'completion')", name="tasks_recurrence_basis"),
+    CheckConstraint("recurrence IS NULL OR due_at IS NOT NULL", name=RECURRENCE_NEEDS_DUE_AT),
     # Links include the owner: a task cannot name another user's list or parent, whatever a query does.
     UniqueConstraint("user_id", "id", name="tasks_user_id_id_key"),
     ForeignKeyConstraint(

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, create_model
+from pydantic import BaseModel, Field, create_model
 from sqlalchemy import Boolean, DateTime, Integer, String, Text, func, text
 from sqlalchemy.dialects.postgresql import BIGINT
 
@@ -48,10 +48,24 @@ class TaskRecord:
     list_id: Annotated[int | None, Col(BIGINT, nullable=True)]
     parent_id: Annotated[int | None, Col(BIGINT, nullable=True)]
     position: Annotated[str, Col(Text(collation="C"), nullable=True)]
-    recurrence: Annotated[str | None, Col(Text, nullable=True)]
-    recurrence_basis: Annotated[RecurrenceBasis, Col(String(10), server_default=text("'due'"))]
-    timezone: Annotated[str, Col(String(TIMEZONE_MAX), server_default=text("'UTC'"))]
-    last_completed_at: Annotated[Timestamp | None, Col(_TIME, nullable=True)]
+    recurrence: Annotated[
+        str | None, Col(Text, nullable=True), Field(description="The RFC 5545 RRULE the task repeats by, or null.")
+    ]
+    recurrence_basis: Annotated[
+        RecurrenceBasis,
+        Col(String(10), server_default=text("'due'")),
+        Field(description="Completing moves due_at to the next occurrence after the due date or after now."),
+    ]
+    timezone: Annotated[
+        str,
+        Col(String(TIMEZONE_MAX), server_default=text("'UTC'")),
+        Field(description="The IANA zone the rule is expanded in."),
+    ]
+    last_completed_at: Annotated[
+        Timestamp | None,
+        Col(_TIME, nullable=True),
+        Field(description="When the task was last completed (a recurring task stays open, this moves)."),
+    ]
     recurrence_start: Annotated[Timestamp | None, Col(_TIME, nullable=True), PRIVATE]
     deleted_at: Annotated[Timestamp | None, Col(_TIME, nullable=True), PRIVATE]
     change_seq: Annotated[int, Col(BIGINT, server_default=text("0")), PRIVATE]

@@ -4,11 +4,21 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Annotated, Any, get_type_hints
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, create_model, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    ValidationInfo,
+    create_model,
+    field_validator,
+    model_validator,
+)
 
 from shared.models.limits import ROW_ID_MAX
 from shared.models.priority import Priority
-from shared.models.task import PUBLIC_FIELDS
+from shared.models.recurrence import Recurrence, TimeZone
+from shared.models.task import PUBLIC_FIELDS, RecurrenceBasis
 from shared.models.text import Description, Tags, Title
 from shared.models.times import DueAt
 
@@ -28,6 +38,7 @@ class _TaskInput(BaseModel):
 
 # A list or task id in a body: a positive bigint (a JSON integer, never a string or a float).
 RowId = Annotated[int, Field(strict=True, ge=1, le=ROW_ID_MAX)]
+RECURRENCE_NEEDS_DUE_AT = "a recurring task needs due_at: its first occurrence"
 
 
 # The fields a client may set; every other field a response shows is read-only.
@@ -42,6 +53,17 @@ class TaskFields(_TaskInput):
     parent_id: RowId | None = Field(
         default=None, description="The top-level task this is a subtask of; null: a top-level task."
     )
+    recurrence: Recurrence = None
+    recurrence_basis: RecurrenceBasis = "due"
+    timezone: TimeZone = "UTC"
+
+    @field_validator("recurrence")
+    @classmethod
+    def _needs_due_date(cls, value: str | None, info: ValidationInfo) -> str | None:
+        # A due_at that failed its own validation is reported there, not again here.
+        if value is not None and "due_at" in info.data and info.data["due_at"] is None:
+            raise ValueError(RECURRENCE_NEEDS_DUE_AT)
+        return value
 
 
 class TaskCreate(TaskFields):

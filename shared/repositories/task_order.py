@@ -17,7 +17,7 @@ from sqlmodel import Session
 from shared.models.table import tasks
 from shared.models.task import TaskRecord
 from shared.repositories.positions import SERIALISED, Place, after_exists, placed_key, rebalance, rebalance_statement
-from shared.repositories.tasks import _guarded, parent_list, scope_of, to_record, with_subtasks_following, write
+from shared.repositories.tasks import guarded, parent_list, scope_of, to_record, with_subtasks_following, write
 
 # Where a moved task's list comes from.
 OWN, GIVEN, PARENTS = "own", "given", "parents"
@@ -45,7 +45,7 @@ def _move(shape: MoveShape) -> Any:
         changes["parent_id"] = new_parent
     if shape.list_source != OWN:
         changes["list_id"] = new_list
-    statement = update(tasks).where(*_guarded(shape.guarded))
+    statement = update(tasks).where(*guarded(shape.guarded))
     if shape.place is Place.after:
         statement = statement.where(after_exists(tasks, scope))
     statement = statement.values(changes).returning(*tasks.c)

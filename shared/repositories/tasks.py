@@ -44,7 +44,10 @@ from sqlmodel import Session
 
 from shared.errors import InvalidReference
 from shared.models.listing import After, Sort, SortField, Status, TaskQuery
-from shared.models.table import tasks
+from shared.models.table import (
+    RECURRENCE_NEEDS_DUE_AT,  # noqa: F401
+    tasks,
+)
 from shared.models.task import TaskRecord, TaskStats
 from shared.repositories.positions import SERIALISED, Place, after_exists, placed_key
 
@@ -55,9 +58,19 @@ def to_record(row: Any) -> TaskRecord:
     return TaskRecord(*row)
 
 
+class MissingDueDate(Exception):
+    """The write would leave a recurring task without a due date (the table's CHECK refused it)."""
+
+
 def run(session: Session, statement: Executable, params: dict[str, Any]) -> Any:
     """Execute a Core statement on the session's connection (no ORM layer on the way)."""
-    return session.connection().execute(statement, params)
+    try:
+        return session.connection().execute(statement, params)
+    except IntegrityError as error:
+        diag = getattr(error.orig, "diag", None)
+        if getattr(diag, "constraint_name", None) == RECURRENCE_NEEDS_DUE_AT:
+            raise MissingDueDate from None
+        raise
 
 
 def live(alias: Any = tasks) -> ColumnElement[bool]:
@@ -72,7 +85,8 @@ def _owner(alias: Any = tasks) -> list[ColumnElement[bool]]:
     return [alias.c.user_id == bindparam("owner_id"), live(alias)]
 
 
-def _owned() -> list[ColumnElement[bool]]:
+def owned() -> list[ColumnElement[bool]]:
+    """One of the caller's live tasks, by id."""
     return [tasks.c.id == bindparam("task_id"), *_owner()]
 
 
@@ -133,23 +147,45 @@ def scope_of(list_expr: Any, parent_expr: Any, exclude: Any = None) -> Any:
     return scope
 
 
-def _guarded(by_version: bool) -> list[ColumnElement[bool]]:
-    clauses = _owned()
+def guarded(by_version: bool) -> list[ColumnElement[bool]]:
+    clauses = owned()
     if by_version:
         clauses.append(tasks.c.version.in_(bindparam("versions", expanding=True)))
     return clauses
 
 
-def _completion(completed: bool | str) -> dict[str, Any]:
-    """completed_at follows completed: set when it turns true (kept if already true), cleared when false."""
+def completion_changes(completed: bool | str) -> dict[str, Any]:
+    """completed_at follows completed: set when it turns true (kept if already true), cleared when false.
+    last_completed_at is set when it turns true, and kept otherwise."""
     if completed == TOGGLE:
         return {
             "completed": ~tasks.c.completed,
             "completed_at": case((tasks.c.completed, None), else_=func.now()),
+            "last_completed_at": case((tasks.c.completed, tasks.c.last_completed_at), else_=func.now()),
         }
     if completed:
-        return {"completed": true(), "completed_at": func.coalesce(tasks.c.completed_at, func.now())}
+        return {
+            "completed": true(),
+            "completed_at": func.coalesce(tasks.c.completed_at, func.now()),
+            "last_completed_at": case((tasks.c.completed, tasks.c.last_completed_at), else_=func.now()),
+        }
     return {"completed": false(), "completed_at": None}
+
+
+def _recurrence_start(fields: tuple[str, ...]) -> dict[str, Any]:
+    """recurrence_start when a write sends `recurrence`: the (new) due date when the rule is new,
+    changed, or sent with a due date that moved; kept when the same rule comes back; NULL without one.
+    A write that moves only `due_at` keeps it: COUNT goes on counting from where the rule began."""
+    if "recurrence" not in fields:
+        return {}
+    rule = bindparam("set_recurrence", type_=tasks.c.recurrence.type)
+    due = bindparam("set_due_at", type_=tasks.c.due_at.type) if "due_at" in fields else tasks.c.due_at
+    start = case(
+        (rule.is_(None), null()),
+        (or_(tasks.c.recurrence.is_distinct_from(rule), tasks.c.due_at.is_distinct_from(due)), due),
+        else_=tasks.c.recurrence_start,
+    )
+    return {"recurrence_start": start}
 
 
 @dataclass(frozen=True)
@@ -176,6 +212,7 @@ def insert_shape(shape: InsertShape) -> Any:
         user_id=bindparam("owner_id", type_=tasks.c.user_id.type),
         completed=true() if shape.completed else false(),
         completed_at=func.now() if shape.completed else cast(null(), tasks.c.completed_at.type),
+        last_completed_at=func.now() if shape.completed else cast(null(), tasks.c.last_completed_at.type),
     )
     if shape.list_from_parent:
         values["list_id"] = parent_list()  # reads parent_ref
@@ -212,8 +249,8 @@ def insert_task(
     return None if row is None else to_record(row)
 
 
-_GET = select(tasks).where(*_owned())
-_VERSION = select(tasks.c.version).where(*_owned())
+_GET = select(tasks).where(*owned())
+_VERSION = select(tasks.c.version).where(*owned())
 
 
 def get_task(session: Session, *, owner_id: str, task_id: int) -> TaskRecord | None:
@@ -257,10 +294,11 @@ def _update(shape: UpdateShape) -> Any:
     changes: dict[str, Any] = {name: bindparam(f"set_{name}", type_=tasks.c[name].type) for name in shape.fields}
     if shape.list_from_parent:
         changes["list_id"] = parent_list()
+    changes.update(_recurrence_start(shape.fields))
     if shape.completed is not None:
-        changes.update(_completion(shape.completed))
+        changes.update(completion_changes(shape.completed))
     changes.update(updated_at=func.now(), version=tasks.c.version + 1)
-    statement = update(tasks).where(*_guarded(shape.guarded))
+    statement = update(tasks).where(*guarded(shape.guarded))
     if "list_id" not in changes and "parent_id" not in changes:
         return statement.values(changes).returning(*tasks.c).execution_options(**SERIALISED)
     new_list = changes.get("list_id", tasks.c.list_id)
@@ -298,9 +336,9 @@ def tombstone(alias: Any = tasks) -> dict[str, Any]:
 
 
 @cache
-def _delete(guarded: bool) -> Any:
+def _delete(by_version: bool) -> Any:
     """The task and its subtasks become tombstones in one statement."""
-    gone = update(tasks).where(*_guarded(guarded)).values(tombstone()).returning(tasks.c.id).cte("gone")
+    gone = update(tasks).where(*guarded(by_version)).values(tombstone()).returning(tasks.c.id).cte("gone")
     subtasks = update(tasks).where(*_owner(), tasks.c.parent_id == gone.c.id).values(tombstone()).cte("subtasks_gone")
     return select(gone.c.id).add_cte(subtasks).execution_options(**SERIALISED)
 

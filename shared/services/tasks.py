@@ -9,20 +9,37 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any, NoReturn
 
 from sqlmodel import Session
 
 from shared.cursor import decode_cursor, encode_cursor
-from shared.errors import IdempotencyInProgress, IdempotencyKeyReused, NotFound, PreconditionFailed
+from shared.errors import (
+    EditConflict,
+    IdempotencyInProgress,
+    IdempotencyKeyReused,
+    InvalidField,
+    NotFound,
+    PreconditionFailed,
+)
 from shared.models.limits import POSITION_KEY_MAX
 from shared.models.listing import TaskQuery
 from shared.models.task import TaskRecord, TaskStats
-from shared.models.task_input import PLACEMENT_FIELDS, TaskCreate, TaskMove, TaskReplace, TaskUpdate
+from shared.models.task_input import (
+    PLACEMENT_FIELDS,
+    RECURRENCE_NEEDS_DUE_AT,
+    TaskCreate,
+    TaskMove,
+    TaskReplace,
+    TaskUpdate,
+)
+from shared.repositories import completion as completion_repo
 from shared.repositories import idempotency as keys_repo
 from shared.repositories import task_order as order_repo
 from shared.repositories import tasks as repo
 from shared.repositories.positions import Place
+from shared.services.recurrence import next_due
 
 # The versions a conditional write accepts (the task must still have one of them); None when
 # the write is unconditional.
@@ -128,6 +145,7 @@ def create_task(
         place = Place.last
     else:
         place = Place.first if task_in.after_id is None else Place.after
+    values["recurrence_start"] = values["due_at"] if values.get("recurrence") is not None else None
     if idempotency_key is None:
         task = repo.insert_task(session, owner_id=owner_id, values=values, place=place, after_id=task_in.after_id)
         if task is None:
@@ -188,7 +206,11 @@ def list_tasks(
 
 def _write(session: Session, *, owner_id: str, task_id: int, values: dict[str, Any], versions: Versions) -> TaskRecord:
     _check_id(task_id)
-    task = repo.update_task(session, owner_id=owner_id, task_id=task_id, values=values, versions=versions)
+    try:
+        task = repo.update_task(session, owner_id=owner_id, task_id=task_id, values=values, versions=versions)
+    except repo.MissingDueDate:
+        # The rule sent meets a missing due date, or the due date is removed under a stored rule.
+        raise InvalidField("recurrence" if values.get("recurrence") else "due_at", RECURRENCE_NEEDS_DUE_AT) from None
     if task is None:
         _raise_missing_or_stale(session, owner_id=owner_id, task_id=task_id, versions=versions)
     return _settled(session, owner_id=owner_id, task=task)  # a task that changed scope got a new key
@@ -235,12 +257,40 @@ def update_task(
     return _write(session, owner_id=owner_id, task_id=task_id, values=values, versions=versions)
 
 
+# A recurring completion that meets a concurrent edit starts over with the task as that edit left it.
+COMPLETE_ATTEMPTS = 5
+
+
 def complete_task(
     session: Session, *, owner_id: str, task_id: int, completed: bool | None, versions: Versions = None
 ) -> TaskRecord:
-    """`completed=None` toggles; True or False sets."""
-    value = repo.TOGGLE if completed is None else completed
-    return _write(session, owner_id=owner_id, task_id=task_id, values={"completed": value}, versions=versions)
+    """`completed=None` toggles; True or False sets. Completing a recurring task moves it to its next
+    occurrence instead (or completes it when its rule has ended)."""
+    if completed is False:
+        return _write(session, owner_id=owner_id, task_id=task_id, values={"completed": False}, versions=versions)
+    _check_id(task_id)
+    value = repo.TOGGLE if completed is None else True
+    for _ in range(COMPLETE_ATTEMPTS):
+        outcome = completion_repo.complete_task(
+            session, owner_id=owner_id, task_id=task_id, completed=value, versions=versions
+        )
+        if outcome is None:
+            raise _not_found(task_id)
+        task = outcome.task
+        if outcome.applied:
+            return task
+        if versions is not None and task.version not in versions:
+            raise PreconditionFailed("the task has changed since the ETag in If-Match was issued")
+        if task.recurrence is None or task.completed:
+            continue  # changed between the statement's read and its write: it applies now
+        # Computed from this version of the task, written only if the task still has it.
+        occurrence = next_due(task, now=datetime.now(UTC))
+        done = completion_repo.complete_occurrence(
+            session, owner_id=owner_id, task_id=task_id, version=task.version, next_due=occurrence
+        )
+        if done is not None:
+            return done
+    raise EditConflict("the task kept changing while it was being completed; retry")
 
 
 def delete_task(session: Session, *, owner_id: str, task_id: int, versions: Versions = None) -> None:

@@ -182,11 +182,13 @@ def test_complete_with_no_body_toggles_both_ways(alice):
         **task,
         "completed": True,
         "completed_at": on.json()["updated_at"],
+        "last_completed_at": on.json()["updated_at"],
         "updated_at": on.json()["updated_at"],
     }
     off = alice.request("PATCH", f"/{task['id']}/complete")
     assert off.status_code == 200
-    assert off.json() == {**task, "updated_at": off.json()["updated_at"]}
+    # Reopening keeps the record of the last completion.
+    assert off.json() == {**task, "updated_at": off.json()["updated_at"], "last_completed_at": on.json()["updated_at"]}
     assert etag_pattern(task["id"]).match(off.headers["etag"])
     assert off.headers["etag"] != on.headers["etag"]
 

@@ -76,6 +76,31 @@ def _own_path(case: Any, subject: str = SUBJECT) -> None:
         # The same holds for ETags: a generated If-Match names no version the task ever had, and the
         # contract answers it with 412 (tests/api/test_conditional.py covers real tags).
         case.headers = {k: v for k, v in case.headers.items() if k != "If-Match"}
+    _reject_unsatisfiable_recurrence(case)
+
+
+def _reject_unsatisfiable_recurrence(case: Any) -> None:
+    """A recurrence rule's syntax is in the schema (a pattern); what no schema can say is checked by
+    the server, answered 422, and tested in tests/api/test_recurrence.py: COUNT within bounds, a part
+    given once, COUNT without UNTIL, a rule that can occur, a due date beside it (in the body, or
+    already on the task for PATCH; a PATCH that removes the due date meets a stored rule). Generated
+    "valid" data that breaks one of those is not valid data, so such cases are dropped."""
+    meta = getattr(case, "meta", None)
+    if meta is None or not meta.generation.mode.is_positive or not isinstance(case.body, dict):
+        return
+    if case.method == "PATCH" and "due_at" in case.body and case.body["due_at"] is None:
+        hypothesis.reject()
+    rule = case.body.get("recurrence")
+    if rule is None:
+        return
+    from shared.recurrence import RuleError, normalize_rule
+
+    try:
+        normalize_rule(rule)
+    except RuleError:
+        hypothesis.reject()
+    if case.body.get("due_at") is None:
+        hypothesis.reject()
 
 
 def _documented_query(case: Any) -> set[str]:
