@@ -24,7 +24,6 @@ from sqlalchemy import (
     and_,
     bindparam,
     case,
-    delete,
     false,
     func,
     insert,
@@ -56,8 +55,14 @@ def run(session: Session, statement: Executable, params: dict[str, Any]) -> Any:
     return session.connection().execute(statement, params)
 
 
+def _mine() -> list[ColumnElement[bool]]:
+    """The caller's live tasks. A tombstone (deleted_at set) is gone for every route but sync:
+    this is the one place that says so."""
+    return [tasks.c.user_id == bindparam("owner_id"), tasks.c.deleted_at.is_(None)]
+
+
 def _owned() -> list[ColumnElement[bool]]:
-    return [tasks.c.id == bindparam("task_id"), tasks.c.user_id == bindparam("owner_id")]
+    return [tasks.c.id == bindparam("task_id"), *_mine()]
 
 
 def _guarded(by_version: bool) -> list[ColumnElement[bool]]:
@@ -135,15 +140,29 @@ def update_task(
     return None if row is None else to_record(row)
 
 
-_DELETE = delete(tasks).where(*_guarded(False)).returning(tasks.c.id)
-_DELETE_GUARDED = delete(tasks).where(*_guarded(True)).returning(tasks.c.id)
+@cache
+def delete_statement(guarded: bool) -> Any:
+    """Tombstone the task and its subtasks in one statement (sync reports them; pruned after 30 days).
+
+    The guard (owner, live, If-Match) is on the task; its subtasks go only when it does.
+    """
+    tombstone = {"deleted_at": func.now(), "updated_at": func.now(), "version": tasks.c.version + 1}
+    target = update(tasks).where(*_guarded(guarded)).values(tombstone).returning(tasks.c.id).cte("target")
+    subtasks = (
+        update(tasks)
+        .where(*_mine(), tasks.c.parent_id.in_(select(target.c.id)))
+        .values(tombstone)
+        .returning(tasks.c.id)
+        .cte("subtasks")
+    )
+    return select(target.c.id).add_cte(subtasks)
 
 
 def delete_task(session: Session, *, owner_id: str, task_id: int, versions: tuple[int, ...] | None = None) -> bool:
     params: dict[str, Any] = {"task_id": task_id, "owner_id": owner_id}
     if versions is not None:
         params["versions"] = list(versions)
-    return run(session, _DELETE if versions is None else _DELETE_GUARDED, params).first() is not None
+    return run(session, delete_statement(versions is not None), params).first() is not None
 
 
 _INFINITY: ColumnElement[Any] = literal_column("'infinity'::timestamptz")
@@ -240,7 +259,7 @@ class ListShape:
 
 @cache
 def _list(shape: ListShape) -> Any:
-    clauses: list[ColumnElement[bool]] = [tasks.c.user_id == bindparam("owner_id")]
+    clauses: list[ColumnElement[bool]] = _mine()
     status = _STATUS[shape.status]
     if status is not None:
         clauses.append(status)
@@ -277,7 +296,7 @@ _STATS = select(
     func.count().filter(_pending).label("pending"),
     func.count().filter(tasks.c.completed.is_(true())).label("completed"),
     func.count().filter(and_(_pending, tasks.c.due_at < func.now())).label("overdue"),
-).where(tasks.c.user_id == bindparam("owner_id"))
+).where(*_mine())
 
 
 def task_stats(session: Session, *, owner_id: str) -> TaskStats:
