@@ -2,16 +2,26 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 
 class DomainError(Exception):
     status: int = 400
     title: str = "Bad Request"
     slug: str = "bad-request"
 
-    def __init__(self, detail: str, *, headers: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        detail: str,
+        *,
+        headers: dict[str, str] | None = None,
+        errors: list[dict[str, Any]] | None = None,
+    ) -> None:
         super().__init__(detail)
         self.detail = detail
         self.headers = headers or {}
+        self.errors = errors  # validation issues: [{loc, msg, type}]
+        self.members: dict[str, Any] = {}  # further problem members, e.g. a batch's `operation`
 
 
 class BadCursor(DomainError):
@@ -39,3 +49,26 @@ class ServiceUnavailable(DomainError):
 
     def __init__(self, detail: str, *, retry_after: int = 1) -> None:
         super().__init__(detail, headers={"Retry-After": str(retry_after)})
+
+
+class BadSyncToken(DomainError):
+    status, title, slug = 400, "Bad Request", "bad-sync-token"
+
+
+class SyncResetRequired(DomainError):
+    status, title, slug = 410, "Gone", "sync-reset-required"
+
+
+class InvalidInput(DomainError):
+    """Input that the route's own validation could not see (e.g. a batch operation's body)."""
+
+    status, title, slug = 422, "Unprocessable Content", "validation-error"
+
+
+class OperationFailed(DomainError):
+    """A batch operation failed: that operation's status and problem, plus its index."""
+
+    def __init__(self, error: DomainError, operation: int) -> None:
+        super().__init__(error.detail, headers=error.headers, errors=error.errors)
+        self.status, self.title, self.slug = error.status, error.title, error.slug
+        self.members = {**error.members, "operation": operation}

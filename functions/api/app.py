@@ -9,7 +9,7 @@ from fastapi.middleware.cors import CORSMiddleware
 
 from functions.api.middleware import EdgeMiddleware, owned_path_head
 from functions.api.problems import Problem, install_problem_handlers
-from functions.api.routes import health, tasks
+from functions.api.routes import batch, health, sync, tasks
 from shared.config import get_settings
 
 DESCRIPTION = """Each signed-in user's tasks. Send `Authorization: Bearer <JWT>`; the token's `sub`
@@ -25,7 +25,7 @@ BEARER_AUTH = {
 
 
 # The routers whose paths name their owner: the edge authorizes every path under them.
-OWNED_PREFIXES = [tasks.router.prefix]
+OWNED_PREFIXES = [tasks.router.prefix, sync.router.prefix, batch.router.prefix]
 
 
 def create_app() -> FastAPI:
@@ -34,7 +34,9 @@ def create_app() -> FastAPI:
     logging.getLogger("tasks_api").setLevel(settings.log_level.upper())
     app = FastAPI(title="Tasks API", version="1.0.0", description=DESCRIPTION)
     app.include_router(health.router)
+    app.include_router(batch.router)
     app.include_router(tasks.router)
+    app.include_router(sync.router)
     install_problem_handlers(app)
     app.add_middleware(EdgeMiddleware, owned_prefixes=OWNED_PREFIXES)
     if settings.cors_origins:

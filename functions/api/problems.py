@@ -9,7 +9,7 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from sqlalchemy.exc import InterfaceError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
@@ -34,6 +34,7 @@ class Problem(BaseModel):
     detail: str
     request_id: str
     errors: list[ValidationIssue] | None = None
+    operation: int | None = Field(None, description="A batch's failing operation (its index from 0).")
 
 
 def problem_type(slug: str | None) -> str:
@@ -48,6 +49,7 @@ def problem_body(
     slug: str | None = None,
     title: str | None = None,
     errors: list[dict[str, Any]] | None = None,
+    members: dict[str, Any] | None = None,
 ) -> bytes:
     body: dict[str, Any] = {
         "type": problem_type(slug),
@@ -58,6 +60,7 @@ def problem_body(
     }
     if errors is not None:
         body["errors"] = errors
+    body.update(members or {})
     return json.dumps(body, separators=(",", ":")).encode()
 
 
@@ -70,10 +73,11 @@ def problem(
     title: str | None = None,
     headers: dict[str, str] | None = None,
     errors: list[dict[str, Any]] | None = None,
+    members: dict[str, Any] | None = None,
 ) -> Response:
     request_id = getattr(request.state, "request_id", "-")
     return Response(
-        problem_body(status, detail, request_id, slug=slug, title=title, errors=errors),
+        problem_body(status, detail, request_id, slug=slug, title=title, errors=errors, members=members),
         status_code=status,
         media_type=PROBLEM_JSON,
         headers=headers,
@@ -133,7 +137,16 @@ async def _domain_error(request: Request, exc: Exception) -> Response:
         cause = getattr(exc.__cause__, "orig", None) or exc.__cause__
         line = {"request_id": request_id, "event": exc.slug, "error": type(cause).__name__ if cause else None}
         logger.warning(json.dumps(line), extra={"request_id": request_id})
-    return problem(request, exc.status, exc.detail, slug=exc.slug, title=exc.title, headers=exc.headers)
+    return problem(
+        request,
+        exc.status,
+        exc.detail,
+        slug=exc.slug,
+        title=exc.title,
+        headers=exc.headers,
+        errors=exc.errors,
+        members=exc.members,
+    )
 
 
 async def _database_error(request: Request, exc: Exception) -> Response:

@@ -19,3 +19,11 @@ def version_in_etag(etag: str, task_id: int) -> int | None:
     if etag.startswith(prefix) and etag.endswith('"') and version.isdigit():
         return int(version)
     return None
+
+
+def accepted_versions(tags: list[str] | None, task_id: int) -> tuple[int, ...] | None:
+    """The task versions an If-Match (its entity tags, weak ones left out) accepts; None when any
+    will do (no header, or `*`)."""
+    if tags is None or ANY_ETAG in tags:
+        return None
+    return tuple(v for v in (version_in_etag(tag, task_id) for tag in tags) if v is not None)

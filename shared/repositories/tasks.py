@@ -55,14 +55,14 @@ def run(session: Session, statement: Executable, params: dict[str, Any]) -> Any:
     return session.connection().execute(statement, params)
 
 
-def _mine() -> list[ColumnElement[bool]]:
+def live_owned() -> list[ColumnElement[bool]]:
     """The caller's live tasks. A tombstone (deleted_at set) is gone for every route but sync:
     this is the one place that says so."""
     return [tasks.c.user_id == bindparam("owner_id"), tasks.c.deleted_at.is_(None)]
 
 
 def _owned() -> list[ColumnElement[bool]]:
-    return [tasks.c.id == bindparam("task_id"), *_mine()]
+    return [tasks.c.id == bindparam("task_id"), *live_owned()]
 
 
 def _guarded(by_version: bool) -> list[ColumnElement[bool]]:
@@ -105,7 +105,7 @@ def insert_task(session: Session, *, owner_id: str, values: dict[str, Any]) -> T
 
 
 _GET = select(tasks).where(*_owned())
-_VERSION = select(tasks.c.version).where(*_owned())
+VERSION = select(tasks.c.version).where(*_owned())  # the live task's version: tells 404 from 412
 
 
 def get_task(session: Session, *, owner_id: str, task_id: int) -> TaskRecord | None:
@@ -114,7 +114,7 @@ def get_task(session: Session, *, owner_id: str, task_id: int) -> TaskRecord | N
 
 
 def task_version(session: Session, *, owner_id: str, task_id: int) -> int | None:
-    version: int | None = run(session, _VERSION, {"task_id": task_id, "owner_id": owner_id}).scalar_one_or_none()
+    version: int | None = run(session, VERSION, {"task_id": task_id, "owner_id": owner_id}).scalar_one_or_none()
     return version
 
 
@@ -127,15 +127,23 @@ def _update(fields: tuple[str, ...], completed: bool | str | None, guarded: bool
     return update(tasks).where(*_guarded(guarded)).values(changes).returning(*tasks.c)
 
 
-def update_task(
-    session: Session, *, owner_id: str, task_id: int, values: dict[str, Any], versions: tuple[int, ...] | None = None
-) -> TaskRecord | None:
-    """Apply `values` (a `completed` entry may be True, False or TOGGLE). None when no row matched."""
+def update_statement(
+    *, owner_id: str, task_id: Any, values: dict[str, Any], versions: tuple[int, ...] | None
+) -> tuple[Any, dict[str, Any]]:
+    """The UPDATE ... RETURNING that applies `values`, and its parameters."""
     fields = tuple(sorted(k for k in values if k != "completed"))
     statement = _update(fields, values.get("completed"), versions is not None)
     params = {f"set_{k}": values[k] for k in fields} | {"task_id": task_id, "owner_id": owner_id}
     if versions is not None:
         params["versions"] = list(versions)
+    return statement, params
+
+
+def update_task(
+    session: Session, *, owner_id: str, task_id: int, values: dict[str, Any], versions: tuple[int, ...] | None = None
+) -> TaskRecord | None:
+    """Apply `values` (a `completed` entry may be True, False or TOGGLE). None when no row matched."""
+    statement, params = update_statement(owner_id=owner_id, task_id=task_id, values=values, versions=versions)
     row = run(session, statement, params).one_or_none()
     return None if row is None else to_record(row)
 
@@ -150,7 +158,7 @@ def delete_statement(guarded: bool) -> Any:
     target = update(tasks).where(*_guarded(guarded)).values(tombstone).returning(tasks.c.id).cte("target")
     subtasks = (
         update(tasks)
-        .where(*_mine(), tasks.c.parent_id.in_(select(target.c.id)))
+        .where(*live_owned(), tasks.c.parent_id.in_(select(target.c.id)))
         .values(tombstone)
         .returning(tasks.c.id)
         .cte("subtasks")
@@ -259,7 +267,7 @@ class ListShape:
 
 @cache
 def _list(shape: ListShape) -> Any:
-    clauses: list[ColumnElement[bool]] = _mine()
+    clauses: list[ColumnElement[bool]] = live_owned()
     status = _STATUS[shape.status]
     if status is not None:
         clauses.append(status)
@@ -296,7 +304,7 @@ _STATS = select(
     func.count().filter(_pending).label("pending"),
     func.count().filter(tasks.c.completed.is_(true())).label("completed"),
     func.count().filter(and_(_pending, tasks.c.due_at < func.now())).label("overdue"),
-).where(*_mine())
+).where(*live_owned())
 
 
 def task_stats(session: Session, *, owner_id: str) -> TaskStats:
