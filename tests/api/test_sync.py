@@ -175,9 +175,7 @@ def test_a_token_older_than_a_pruned_tombstone_is_410(alice: UserClient, migrate
     assert [t["id"] for t in restarted["tasks"]] == []
 
 
-def test_a_token_from_before_a_database_reset_is_410(
-    alice: UserClient, migrated_database: str, client: Any
-) -> None:
+def test_a_token_from_before_a_database_reset_is_410(alice: UserClient, migrated_database: str, client: Any) -> None:
     for n in range(3):
         alice.create(title=f"t{n}")
     token = sync(alice)["sync_token"]
