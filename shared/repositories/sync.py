@@ -1,9 +1,9 @@
 """SQL for sync: one statement per page reads the user's change counter and the rows changed
 after a position, in change order (tasks and lists share the counter, so the order is total).
 
-Each branch is a range scan of its (user_id, change_seq) index that stops after `limit` rows;
-both are gated on the counter (a one-time filter), so an unchanged poll reads the counter row and
-nothing else.
+Each branch is a range scan of its (user_id, change_seq) index that stops after `limit` rows and
+carries the whole row; both are gated on the counter (a one-time filter), so an unchanged poll
+reads the counter row and nothing else.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
-from sqlalchemy import Table, and_, bindparam, literal, select, true, union_all
+from sqlalchemy import Table, bindparam, literal, null, select, true, type_coerce, union_all
 from sqlmodel import Session
 
 from shared.models.lists import ListRecord, lists
@@ -33,6 +33,8 @@ class Changes:
 
 
 def _changed(table: Table, kind: str, state: Any, full: bool) -> Any:
+    """The rows of one table changed after `since`, in change order: every column of both tables
+    (the other table's as NULLs), so a page needs no second read of the rows it found."""
     owner = table.c.user_id == bindparam("owner_id")
     live = live_owned() if table is tasks else [owner, lists.c.deleted_at.is_(None)]
     # Pseudo-constant conditions on the counter: evaluated once, before any row is read.
@@ -40,8 +42,13 @@ def _changed(table: Table, kind: str, state: Any, full: bool) -> Any:
         select(state.c.seq).scalar_subquery() > bindparam("since"),
         select(state.c.pruned_seq).scalar_subquery() <= bindparam("floor"),
     ]
+    columns = [
+        (c if source is table else type_coerce(null(), c.type)).label(f"{source.name}_{c.name}")
+        for source in (tasks, lists)
+        for c in source.c
+    ]
     return (
-        select(literal(kind).label("kind"), table.c.id, table.c.change_seq)
+        select(literal(kind).label("kind"), table.c.change_seq.label("position"), *columns)
         .where(*(live if full else [owner]), table.c.change_seq > bindparam("since"), *gate)
         .order_by(table.c.change_seq)
         .limit(bindparam("limit"))
@@ -56,16 +63,11 @@ def _page(full: bool) -> Any:
         .cte("state")
     )
     changed = union_all(_changed(tasks, TASK, state, full), _changed(lists, LIST, state, full)).subquery("changed")
-    page = select(changed).order_by(changed.c.change_seq).limit(bindparam("limit")).cte("page")
-    joined = (
-        state.outerjoin(page, true())
-        .outerjoin(tasks, and_(page.c.kind == TASK, tasks.c.user_id == bindparam("owner_id"), tasks.c.id == page.c.id))
-        .outerjoin(lists, and_(page.c.kind == LIST, lists.c.user_id == bindparam("owner_id"), lists.c.id == page.c.id))
-    )
+    page = select(changed).order_by(changed.c.position).limit(bindparam("limit")).subquery("page")
     return (
-        select(state.c.seq, state.c.pruned_seq, page.c.kind, page.c.change_seq, *tasks.c, *lists.c)
-        .select_from(joined)
-        .order_by(page.c.change_seq)
+        select(state.c.seq, state.c.pruned_seq, *page.c)
+        .select_from(state.outerjoin(page, true()))
+        .order_by(page.c.position)
     )
 
 
