@@ -20,18 +20,66 @@ RefName = Annotated[str, StringConstraints(pattern=rf"^{_REF}$")]
 TaskRef = Annotated[str, StringConstraints(pattern=rf"^\$({_REF})$")]
 
 
-class BatchOperation(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+def _component(name: str) -> dict[str, str]:
+    return {"$ref": f"#/components/schemas/{name}"}
 
+
+_TASK_ID = {
+    "anyOf": [{"type": "integer"}, {"type": "string", "pattern": rf"^\$({_REF})$"}],
+    "description": 'The task: its id, or `"$<ref>"` of a task created earlier in the batch.',
+}
+_IF_MATCH = {"type": "string", "maxLength": 1024, "description": "Written exactly like the If-Match header."}
+# op -> (its body's schema, whether the body is required); `create` takes no id, the others need one.
+_VARIANTS: dict[str, tuple[dict[str, str] | None, bool]] = {
+    "create": (_component("TaskCreate"), True),
+    "update": (_component("TaskUpdate"), False),
+    "replace": (_component("TaskReplace"), True),
+    "complete": (_component("TaskCompletion"), False),
+    "delete": (None, False),
+}
+
+
+def _variant(op: str, body: dict[str, str] | None, body_required: bool) -> dict[str, Any]:
+    properties: dict[str, Any] = {"op": {"const": op}}
+    required = ["op"]
+    if op == "create":
+        properties["ref"] = {"type": "string", "pattern": f"^{_REF}$", "description": "A name for later `$<ref>`."}
+    else:
+        properties.update(id=_TASK_ID, if_match=_IF_MATCH)
+        required.append("id")
+    if body is not None:
+        properties["body"] = body
+        if body_required:
+            required.append("body")
+    return {
+        "type": "object",
+        "title": f"{op.title()}Operation",
+        "properties": properties,
+        "required": required,
+        "additionalProperties": False,
+    }
+
+
+def _document_variants(schema: dict[str, Any]) -> None:
+    """The document shows each operation's own shape (its body is that single route's body); the
+    model itself parses leniently, so that a bad operation fails with its index (see the service)."""
+    schema.clear()
+    schema.update(
+        title="BatchOperation",
+        oneOf=[_variant(op, *variant) for op, variant in _VARIANTS.items()],
+        discriminator={"propertyName": "op"},
+    )
+
+
+class BatchOperation(BaseModel):
+    model_config = ConfigDict(extra="forbid", json_schema_extra=_document_variants)
+
+    # Each optional member may be left out but not sent as null (what the document says).
     op: OpName = Field(description="What the operation does, with the meaning of the single route.")
-    id: StrictInt | TaskRef | None = Field(
-        None, description='The task (not for `create`): its id, or `"$<ref>"` of a task created earlier in the batch.'
-    )
-    ref: RefName | None = Field(None, description='A `create`\'s name for its task, for later `"$<ref>"` use.')
-    if_match: str | None = Field(
-        None, max_length=1024, description="Written exactly like the If-Match header: a stale tag fails with 412."
-    )
-    body: dict[str, Any] | None = Field(None, description="The single route's body (validated like it).")
+    id: StrictInt | TaskRef = Field(None, description="The task (not for `create`).")
+    ref: RefName = Field(None, description="A `create`'s name for its task, for later `$<ref>` use.")
+    if_match: Annotated[str, StringConstraints(max_length=1024)] = Field(None, description="Like If-Match.")
+    body: dict[str, Any] = Field(None, description="The single route's body (validated like it).")
 
 
 class BatchRequest(BaseModel):

@@ -66,7 +66,9 @@ def visible(value: str | None) -> str | None:
 
 
 # The schemas tell clients the rule after trimming: some visible character, no control character.
-_VISIBLE_TEXT = "^[^\\x00-\\x1f\\x7f]*[^\\s\\x00-\\x1f\\x7f][^\\x00-\\x1f\\x7f]*$"
+# The white space is spelled out (not `\\s`): regex engines disagree on what `\\s` covers (U+0085).
+_SPACE_CLASS = "".join(f"\\u{ord(c):04x}" for c in _WHITESPACE)
+_VISIBLE_TEXT = f"^[^\\x00-\\x1f\\x7f]*[^{_SPACE_CLASS}\\x00-\\x1f\\x7f][^\\x00-\\x1f\\x7f]*$"
 NO_CONTROL_CHARS = r"^[^\x00-\x1f\x7f]*$"
 Title = Annotated[
     str,

@@ -122,8 +122,9 @@ class _Plan:
     def statement(self, session: Session, index: int, operation: Operation) -> repo.Statement:
         values = self.body(index, operation)
         if operation.op == "create":
-            if operation.id is not None:
-                raise _invalid(["body", "operations", index, "id"], "a create takes no id; name it with ref")
+            for name in ("id", "if_match"):
+                if getattr(operation, name) is not None:
+                    raise _invalid(["body", "operations", index, name], f"a create takes no {name}")
             self.creates += 1
             if operation.ref is not None:
                 self.refs[operation.ref] = self.creates
