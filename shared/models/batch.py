@@ -4,7 +4,16 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictInt, StringConstraints, create_model, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictInt,
+    StringConstraints,
+    create_model,
+    field_validator,
+    model_validator,
+)
 
 from shared.models.task import TaskPublic
 
@@ -74,12 +83,19 @@ def _document_variants(schema: dict[str, Any]) -> None:
 class BatchOperation(BaseModel):
     model_config = ConfigDict(extra="forbid", json_schema_extra=_document_variants)
 
-    # Each optional member may be left out but not sent as null (what the document says).
     op: OpName = Field(description="What the operation does, with the meaning of the single route.")
-    id: StrictInt | TaskRef = Field(None, description="The task (not for `create`).")
-    ref: RefName = Field(None, description="A `create`'s name for its task, for later `$<ref>` use.")
-    if_match: Annotated[str, StringConstraints(max_length=1024)] = Field(None, description="Like If-Match.")
-    body: dict[str, Any] = Field(None, description="The single route's body (validated like it).")
+    id: StrictInt | TaskRef | None = Field(None, description="The task (not for `create`).")
+    ref: RefName | None = Field(None, description="A `create`'s name for its task, for later `$<ref>` use.")
+    if_match: Annotated[str, StringConstraints(max_length=1024)] | None = Field(None, description="Like If-Match.")
+    body: dict[str, Any] | None = Field(None, description="The single route's body (validated like it).")
+
+    @field_validator("id", "ref", "if_match", "body", mode="before")
+    @classmethod
+    def _not_null(cls, value: Any) -> Any:
+        # An optional member may be left out, not sent as null (what the document says).
+        if value is None:
+            raise ValueError("must not be null; leave it out instead")
+        return value
 
 
 class BatchRequest(BaseModel):
