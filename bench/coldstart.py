@@ -111,6 +111,8 @@ def cold_once(
         process.stdin.write(variant["event"])
         process.stdin.close()
         line = process.stdout.readline()
+        while line.startswith('{"_aws"'):  # the app's EMF metric lines (functions/api/metrics.py)
+            line = process.stdout.readline()
         wall = time.perf_counter() - began
         process.wait()
         stderr.seek(0)

@@ -10,7 +10,7 @@ $(error ENV must be dev or prod, not '$(ENV)')
 endif
 endif
 
-.PHONY: build deploy sam-validate artifact-smoke check-workflows
+.PHONY: build deploy sam-validate artifact-smoke check-workflows check-template prune-versions
 
 build: ## sam validate --lint + sam build (arm64) + bytecode + artifact checks
 	scripts/build.sh
@@ -28,3 +28,11 @@ artifact-smoke: ## x86_64 build imported in a clean python3.12, fed API Gateway 
 
 check-workflows: ## schema-check and audit .github/workflows
 	scripts/check_workflows.sh
+
+check-template: ## cfn-lint + SAM's translator per samconfig environment, offline
+	scripts/check_template.sh
+
+KEEP_VERSIONS ?= 3
+prune-versions: $(STAMP) ## delete old published versions: make prune-versions FUNCTION=<name> [KEEP_VERSIONS=3]
+	@test -n "$(FUNCTION)" || { echo "usage: make prune-versions FUNCTION=<function name>" >&2; exit 2; }
+	$(PY) scripts/prune_versions.py --function "$(FUNCTION)" --keep $(KEEP_VERSIONS)

@@ -331,7 +331,11 @@ def run(function_dir: Path) -> int:
         failures += bool(problems)
         outcome = "; ".join(problems) or response["statusCode"]
         print(f"{'FAIL' if problems else 'ok  '} {case.name}: {outcome}")
-    print(f"{len(cases) - failures} passed, {failures} failed")
+    warm = handler_module.handler(dict(handler_module.KEEP_WARM_EVENT), FakeContext(f"smoke-warm-{uuid.uuid4()}"))
+    keep_warm_ok = warm == {"status": "warm"}
+    failures += not keep_warm_ok
+    print(f"{'ok  ' if keep_warm_ok else 'FAIL'} scheduled keep-warm event: {warm}")
+    print(f"{len(cases) + 1 - failures} passed, {failures} failed")
     return 1 if failures else 0
 
 

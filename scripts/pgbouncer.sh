@@ -20,6 +20,7 @@ bin=$(command -v pgbouncer || echo /usr/sbin/pgbouncer)
 mkdir -p "$dir"
 cat > "$dir/pgbouncer.ini" <<INI
 [databases]
+; Any database name: the test suite's per-worker databases (<name>_<run>_<worker>) included.
 * = host=127.0.0.1 port=5432
 
 [pgbouncer]

@@ -33,7 +33,32 @@ def normalize_database_url(url: str) -> str:
     raise ConfigError(f"DATABASE_URL has unsupported scheme {scheme!r}; use postgresql://")
 
 
-class Settings(BaseSettings):
+class InitSettings(BaseSettings):
+    """What the app reads while the process initialises: plain settings only, no secret resolved
+    and no network. With SnapStart, init runs once per published version and every restored copy
+    shares its result, so secrets are read by get_settings() on the first request instead."""
+
+    model_config = SettingsConfigDict(extra="ignore", case_sensitive=False, env_ignore_empty=True)
+
+    cors_allow_origins: str = ""
+    log_level: str = "INFO"
+
+    @property
+    def cors_origins(self) -> list[str]:
+        return [o.strip() for o in self.cors_allow_origins.split(",") if o.strip()]
+
+
+def get_init_settings() -> InitSettings:
+    """The plain settings; and, when no secret has to be fetched for them, the full settings are
+    checked too, so that a broken configuration stops the process before it serves anything."""
+    from shared.secrets import references_to_resolve
+
+    if not references_to_resolve(os.environ):
+        get_settings()
+    return InitSettings()
+
+
+class Settings(InitSettings):
     # hide_input_in_errors: a refused setting may be a secret; errors must not repeat it.
     model_config = SettingsConfigDict(
         extra="ignore", case_sensitive=False, env_ignore_empty=True, hide_input_in_errors=True
@@ -50,9 +75,7 @@ class Settings(BaseSettings):
     auth_leeway_seconds: int = 30
 
     cursor_secret: SecretStr | None = None
-    cors_allow_origins: str = ""
     port: int = 8000
-    log_level: str = "INFO"
 
     db_connect_timeout_seconds: int = 3
     db_statement_timeout_ms: int = 5000
@@ -123,10 +146,6 @@ class Settings(BaseSettings):
         if self.db_pool_size > 0:
             return self.db_pool_size
         return 1 if self.on_lambda else 5
-
-    @property
-    def cors_origins(self) -> list[str]:
-        return [o.strip() for o in self.cors_allow_origins.split(",") if o.strip()]
 
 
 @lru_cache(maxsize=1)

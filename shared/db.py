@@ -21,6 +21,7 @@ from sqlalchemy.exc import DisconnectionError
 from sqlmodel import Session
 
 from shared.config import Settings, get_settings
+from shared.db_faults import is_transient
 
 _engine: Engine | None = None
 _engine_lock = threading.Lock()
@@ -40,7 +41,9 @@ def _connect_with_retry(params: dict[str, Any]) -> Any:
     """A suspended Neon compute can take a while to wake: a short timeout plus one retry."""
     try:
         return psycopg2.connect(**params)
-    except psycopg2.OperationalError:
+    except psycopg2.OperationalError as error:
+        if not is_transient(error):  # a wrong password or sslmode fails the same way twice
+            raise
         return psycopg2.connect(**params)
 
 
@@ -69,6 +72,8 @@ def create_db_engine(settings: Settings) -> Engine:
         # No hstore probe on the first connection: three round trips (BEGIN, a type lookup,
         # ROLLBACK) for a type the schema does not use.
         use_native_hstore=False,
+        # Bound values (titles, descriptions, tags, keys) never appear in SQL logs or error messages.
+        hide_parameters=True,
     )
     prefix = (
         f"SET LOCAL statement_timeout = {int(settings.db_statement_timeout_ms)}; "

@@ -51,6 +51,26 @@ class ServiceUnavailable(DomainError):
         super().__init__(detail, headers={"Retry-After": str(retry_after)})
 
 
+class DatabaseMisconfigured(DomainError):
+    """The database refuses the service for a reason that waiting will not fix (authentication,
+    TLS, a missing or outdated schema): a 500-class answer with no Retry-After, so no client
+    retries it; the detail names the cause and never the URL or the password."""
+
+    status, title, slug = 500, "Internal Server Error", "database-misconfigured"
+
+    def __init__(self, detail: str, *, kind: str) -> None:
+        super().__init__(detail)
+        self.kind = kind
+
+
+class DatabaseUnavailable(ServiceUnavailable):
+    """A database fault that passes (unreachable, timed out, every connection busy): 503, retry."""
+
+    def __init__(self, detail: str, *, kind: str, retry_after: int = 1) -> None:
+        super().__init__(detail, retry_after=retry_after)
+        self.kind = kind
+
+
 class BadSyncToken(DomainError):
     status, title, slug = 400, "Bad Request", "bad-sync-token"
 

@@ -53,6 +53,15 @@ def _read(name: str, source: str, reference: str, client: Callable[[str], Any]) 
     return str(response["Parameter"]["Value"])
 
 
+def references_to_resolve(environ: Mapping[str, str]) -> list[str]:
+    """The settings whose value must be read from AWS (a reference is set, the value is not)."""
+    return [
+        name
+        for name in SECRET_NAMES
+        if not environ.get(name) and any(environ.get(f"{name}{suffix}") for suffix in SOURCES)
+    ]
+
+
 def resolve_secrets(
     environ: Mapping[str, str],
     *,

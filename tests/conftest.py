@@ -1,67 +1,82 @@
-"""Real PostgreSQL for every test: TEST_DATABASE_URL when set, else an embedded server.
+"""Real PostgreSQL for every test: TEST_DATABASE_URL's server when set, else an embedded one.
 
-The schema is built by the real migrations. The app commits every statement (autocommit), so
-tests are isolated the way users are: each test works under its own fresh user ids.
+The suite runs in parallel (pytest-xdist, see pyproject.toml): every worker gets a database of its
+own on that server, built by the real migrations (tests/support/database.py). The app commits every
+statement (autocommit), so tests within a worker are isolated the way users are: each test works
+under its own fresh user ids.
 """
 
 from __future__ import annotations
 
 import os
 import tempfile
-import time
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-import jwt
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import create_engine, text
 
-from shared.config import DEVELOPMENT_JWT_SECRET, get_settings, normalize_database_url
+from shared.config import get_settings
+from tests.support.database import Server, create_migrated, database_name, drop
+from tests.support.jwks import JWKSServer
+from tests.support.users import UserClient
 
-REPO = Path(__file__).resolve().parent.parent
+_run: dict[str, Any] = {}
 
 
-@pytest.fixture(scope="session")
-def database_url() -> Iterator[str]:
+def pytest_configure(config: pytest.Config) -> None:
+    """In the controlling process (or a run without xdist): pick the server, starting the embedded
+    one if needed, once for all workers; workers get it through xdist's workerinput."""
+    workerinput = getattr(config, "workerinput", None)
+    if workerinput is not None:
+        _run.update(workerinput["tasks_test_run"])
+        return
     url = os.environ.get("TEST_DATABASE_URL")
     if url:
-        yield url
-        return
-    from scripts import devdb
+        direct = os.environ.get("TEST_DIRECT_DATABASE_URL") or url
+    else:
+        from scripts import devdb
 
-    with tempfile.TemporaryDirectory(prefix="tasks-api-pg-") as data_dir:
-        server = devdb.start(Path(data_dir), keep=False)
-        yield devdb.url_of(server)
-        server.cleanup()
+        data_dir = tempfile.mkdtemp(prefix="tasks-api-pg-")
+        embedded = devdb.start(Path(data_dir), keep=False)
+        config.add_cleanup(embedded.cleanup)
+        url = direct = devdb.url_of(embedded)
+    _run.update(url=url, direct_url=direct, run=uuid.uuid4().hex[:8])
+    if config.pluginmanager.hasplugin("xdist"):
+        config.pluginmanager.register(_XdistRun())
+
+
+class _XdistRun:
+    @pytest.hookimpl
+    def pytest_configure_node(self, node: Any) -> None:
+        node.workerinput["tasks_test_run"] = dict(_run)
 
 
 @pytest.fixture(scope="session")
-def direct_database_url(database_url: str) -> str:
+def worker_database(request: pytest.FixtureRequest) -> Iterator[Server]:
+    """This worker's own database on the run's server, at the migrations' head."""
+    worker_id = getattr(request.config, "workerinput", {}).get("workerid", "main")
+    server = Server(url=_run["url"], direct_url=_run["direct_url"])
+    name = database_name(server, _run["run"], worker_id)
+    yield create_migrated(server, name)
+    drop(server, name)
+
+
+@pytest.fixture(scope="session")
+def database_url(worker_database: Server) -> str:
+    return worker_database.url
+
+
+@pytest.fixture(scope="session")
+def direct_database_url(worker_database: Server) -> str:
     """Migrations and DDL go around a pooler, as they do in production."""
-    return os.environ.get("TEST_DIRECT_DATABASE_URL") or database_url
-
-
-def alembic_config(url: str) -> Any:
-    from alembic.config import Config
-
-    config = Config(str(REPO / "alembic.ini"))
-    config.attributes["url"] = normalize_database_url(url)
-    config.attributes["configure_logging"] = False
-    return config
+    return worker_database.direct_url
 
 
 @pytest.fixture(scope="session", autouse=True)
-def migrated_database(database_url: str, direct_database_url: str) -> str:
-    from alembic import command
-
-    engine = create_engine(normalize_database_url(direct_database_url))
-    with engine.begin() as connection:
-        connection.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
-    engine.dispose()
-    command.upgrade(alembic_config(direct_database_url), "head")
+def migrated_database(database_url: str) -> str:
     return database_url
 
 
@@ -119,40 +134,9 @@ def client(app: Any) -> Iterator[TestClient]:
         yield test_client
 
 
-def make_token(sub: str | None, *, secret: str = DEVELOPMENT_JWT_SECRET, lifetime: int = 300, **claims: Any) -> str:
-    payload: dict[str, Any] = {"exp": int(time.time()) + lifetime, **claims}
-    if sub is not None:
-        payload["sub"] = sub
-    return jwt.encode(payload, secret, algorithm="HS256")
-
-
-def auth(sub: str, **claims: Any) -> dict[str, str]:
-    return {"Authorization": f"Bearer {make_token(sub, **claims)}"}
-
-
 @pytest.fixture
 def new_user() -> Callable[[], str]:
     return lambda: f"user-{uuid.uuid4().hex[:12]}"
-
-
-class UserClient:
-    """A signed-in user's view of the API: paths are relative to /api/{user}/tasks."""
-
-    def __init__(self, client: TestClient, user_id: str) -> None:
-        self.client = client
-        self.user_id = user_id
-        self.headers = auth(user_id)
-        self.base = f"/api/{user_id}/tasks"
-
-    def request(self, method: str, path: str = "", **kwargs: Any) -> Any:
-        headers = {**self.headers, **kwargs.pop("headers", {})}
-        return self.client.request(method, self.base + path, headers=headers, **kwargs)
-
-    def create(self, **fields: Any) -> dict[str, Any]:
-        response = self.request("POST", json={"title": "a task", **fields})
-        assert response.status_code == 201, response.text
-        body: dict[str, Any] = response.json()
-        return body
 
 
 @pytest.fixture
@@ -163,3 +147,25 @@ def alice(client: TestClient, new_user: Callable[[], str]) -> UserClient:
 @pytest.fixture
 def bob(client: TestClient, new_user: Callable[[], str]) -> UserClient:
     return UserClient(client, new_user())
+
+
+@pytest.fixture
+def jwks_servers(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[..., JWKSServer]]:
+    """start(default=None) starts a JWKS server on loopback (see tests/support/jwks.py); every
+    server started is stopped after the test. Proxies are switched off: the app must reach it."""
+    for name in ("http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY"):
+        monkeypatch.delenv(name, raising=False)
+    servers: list[JWKSServer] = []
+
+    def start(default: dict[str, Any] | None = None) -> JWKSServer:
+        servers.append(JWKSServer(default).start())
+        return servers[-1]
+
+    yield start
+    for server in servers:
+        server.stop()
+
+
+@pytest.fixture
+def jwks_server(jwks_servers: Callable[..., JWKSServer]) -> JWKSServer:
+    return jwks_servers()

@@ -10,7 +10,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from functions.api.middleware import EdgeMiddleware, owned_path_head
 from functions.api.problems import Problem, install_problem_handlers
 from functions.api.routes import batch, health, sync, tasks
-from shared.config import get_settings
+from shared.config import get_init_settings
 
 DESCRIPTION = """Each signed-in user's tasks. Send `Authorization: Bearer <JWT>`; the token's `sub`
 is the `{user_id}` of every task route. Errors are `application/problem+json` (RFC 9457)."""
@@ -29,9 +29,15 @@ OWNED_PREFIXES = [tasks.router.prefix, sync.router.prefix, batch.router.prefix]
 
 
 def create_app() -> FastAPI:
-    settings = get_settings()
+    # Init reads no secret and opens no connection (SnapStart: restored copies share all of it);
+    # the full settings are read on the first request.
+    settings = get_init_settings()
     logging.basicConfig(format="%(message)s")  # a no-op on Lambda, whose runtime installs its own
     logging.getLogger("tasks_api").setLevel(settings.log_level.upper())
+    # Libraries that would log request paths, SQL and result rows (task content) when the root
+    # level is lowered (Lambda's ApplicationLogLevel): the access line is the per-request record.
+    for name in ("sqlalchemy.engine", "sqlalchemy.pool", "mangum"):
+        logging.getLogger(name).setLevel(logging.WARNING)
     app = FastAPI(title="Tasks API", version="1.0.0", description=DESCRIPTION)
     app.include_router(health.router)
     app.include_router(batch.router)

@@ -6,7 +6,6 @@ Anything unexpected becomes a bare 500 problem.
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 import uuid
@@ -15,8 +14,9 @@ from typing import Any
 
 from starlette.exceptions import HTTPException
 
+from functions.api import metrics
 from functions.api.problems import PROBLEM_JSON, problem_body
-from shared.auth import AuthError, TokenVerifier
+from shared.auth import AuthError, AuthUnavailable, TokenVerifier
 from shared.config import get_settings
 
 Scope = MutableMapping[str, Any]
@@ -99,6 +99,7 @@ class EdgeMiddleware:
         request_id = _request_id(scope)
         scope.setdefault("state", {})["request_id"] = request_id
         started = time.perf_counter()
+        metrics.start_request()
         status_holder = {"status": 0}
 
         async def send_logged(message: Message) -> None:
@@ -117,18 +118,18 @@ class EdgeMiddleware:
             if not status_holder["status"]:
                 await self._reject(send_logged, 500, "an unexpected error occurred", request_id)
         finally:
-            route = scope.get("route")
-            access_log.info(
-                json.dumps(
-                    {
-                        "request_id": request_id,
-                        "method": scope.get("method"),
-                        "route": getattr(route, "path", None),
-                        "status": status_holder["status"],
-                        "duration_ms": round((time.perf_counter() - started) * 1000, 2),
-                    }
-                )
-            )
+            route = getattr(scope.get("route"), "path", None)
+            fields = {
+                "request_id": request_id,
+                "method": scope.get("method"),
+                "route": route,
+                "status": status_holder["status"],
+                "duration_ms": round((time.perf_counter() - started) * 1000, 2),
+            }
+            # The fields travel as record attributes: Lambda's JSON log format (LoggingConfig) puts
+            # them beside its own requestId; the message is only for people reading plain text.
+            access_log.info("%s %s %s", fields["method"], route or "-", fields["status"], extra=fields)
+            metrics.record_request(scope, status_holder["status"], started)
 
     async def _guarded(self, scope: Scope, receive: Receive, send: Send, request_id: str) -> None:
         length = _header(scope, b"content-length")
@@ -163,6 +164,9 @@ class EdgeMiddleware:
             principal = get_verifier().verify(token.strip())
         except AuthError as error:
             return 401, str(error), {"WWW-Authenticate": 'Bearer realm="tasks-api", error="invalid_token"'}
+        except AuthUnavailable as error:
+            # The keys are unreachable: the token may be fine, so this is no sign-out (401).
+            return 503, str(error), {"Retry-After": str(error.retry_after)}
         if path_user != principal.subject:
             return 403, "the path's user id is not the token's subject", {}
         scope["state"]["owner_id"] = principal.subject

@@ -10,12 +10,14 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, Field
-from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 from starlette.routing import Match
 
-from shared.errors import DomainError, ServiceUnavailable
+from shared.db_faults import database_fault
+from shared.errors import DomainError
 
 PROBLEM_JSON = "application/problem+json"
 logger = logging.getLogger("tasks_api")
@@ -132,11 +134,17 @@ async def _domain_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, DomainError)
     if exc.status >= 500:
         # The client sees only the request id; this line ties it to the cause for the operator.
-        # Only the cause's type is logged: a driver message can hold SQL or connection details.
+        # Only the cause's type and name are logged: a driver message can hold SQL or connection
+        # details. No trace: a named fault is not a bug.
         request_id = getattr(request.state, "request_id", "-")
         cause = getattr(exc.__cause__, "orig", None) or exc.__cause__
-        line = {"request_id": request_id, "event": exc.slug, "error": type(cause).__name__ if cause else None}
-        logger.warning(json.dumps(line), extra={"request_id": request_id})
+        error = type(cause).__name__ if cause else None
+        fields = {"request_id": request_id, "event": exc.slug, "error": error}
+        kind = getattr(exc, "kind", None)
+        if kind is not None:
+            fields["cause"] = kind
+        level = logging.ERROR if exc.status == 500 else logging.WARNING
+        logger.log(level, "%s (%s)", exc.slug, error, extra=fields)
     return problem(
         request,
         exc.status,
@@ -150,19 +158,21 @@ async def _domain_error(request: Request, exc: Exception) -> Response:
 
 
 async def _database_error(request: Request, exc: Exception) -> Response:
-    # Connection refused or lost, statement or lock timeout: the database is the problem, not the
-    # request, so the client may retry.
-    unavailable = ServiceUnavailable("the database is unavailable; retry shortly")
-    unavailable.__cause__ = exc
-    return await _domain_error(request, unavailable)
+    # Named by shared.db_faults: a fault that passes is 503 with Retry-After; authentication, TLS
+    # and schema faults are "misconfigured" (500, no retry). Anything else is a bug: re-raised,
+    # so the edge logs its trace and answers a bare 500.
+    fault = database_fault(exc)
+    if fault is None:
+        raise exc
+    return await _domain_error(request, fault)
 
 
 def install_problem_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(DomainError, _domain_error)
-    app.add_exception_handler(OperationalError, _database_error)
-    app.add_exception_handler(InterfaceError, _database_error)
+    app.add_exception_handler(DBAPIError, _database_error)
+    app.add_exception_handler(PoolTimeout, _database_error)
 
 
 def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:

@@ -52,9 +52,46 @@ def _check_id(task_id: int) -> None:
 
 
 def request_hash(body: Any) -> str:
-    """Same JSON value, same hash: key order and whitespace do not matter."""
-    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(canonical.encode()).hexdigest()
+    """Same JSON value, same hash: key order and whitespace do not matter.
+
+    Total over every value a JSON parser returns: a lone surrogate (a valid `\\udXXX` escape,
+    even in an ignored field) is encoded as itself (`surrogatepass` leaves every valid string's
+    bytes, and so every stored hash, unchanged), and a value nested too deep for the C encoder
+    is serialised to the same text without recursion."""
+    try:
+        canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    except RecursionError:
+        canonical = _canonical_json(body)
+    return hashlib.sha256(canonical.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+class _Text(str):
+    """Already serialised output on the work stack (a plain str there is a JSON string value)."""
+
+
+def _canonical_json(value: Any) -> str:
+    """json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False) with an
+    explicit stack instead of recursion."""
+    out: list[str] = []
+    stack: list[Any] = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, _Text):
+            out.append(item)
+        elif isinstance(item, dict):
+            pending: list[Any] = [_Text("{")]
+            for n, key in enumerate(sorted(item)):
+                pending += [_Text(("," if n else "") + json.dumps(key, ensure_ascii=False) + ":"), item[key]]
+            stack += reversed([*pending, _Text("}")])
+        elif isinstance(item, list | tuple):
+            pending = [_Text("[")]
+            for n, element in enumerate(item):
+                pending += [_Text(",")] if n else []
+                pending.append(element)
+            stack += reversed([*pending, _Text("]")])
+        else:
+            out.append(json.dumps(item, ensure_ascii=False))
+    return "".join(out)
 
 
 def create_task(

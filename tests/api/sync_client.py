@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import Connection, create_engine, text
 
 from shared.config import normalize_database_url
-from tests.conftest import UserClient
+from tests.support.users import UserClient
 
 
 def sync(user: UserClient, since: str | None = None, limit: int | None = None, status: int = 200) -> dict[str, Any]:

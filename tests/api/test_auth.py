@@ -9,11 +9,10 @@ import json
 import time
 from typing import Any
 
-import jwt
 import pytest
 
 from shared.config import DEVELOPMENT_JWT_SECRET
-from tests.conftest import make_token
+from tests.support.tokens import make_token
 
 ISSUER = "https://auth.example.com"
 AUDIENCE = "tasks-api"
@@ -121,7 +120,7 @@ def test_an_unsigned_alg_none_token_is_401(client, new_user, alg):
 @pytest.mark.parametrize("alg", ["HS384", "HS512"])
 def test_a_token_with_another_hmac_algorithm_is_401(client, new_user, alg):
     user = new_user()
-    token = jwt.encode({"sub": user, "exp": int(time.time()) + 300}, DEVELOPMENT_JWT_SECRET, algorithm=alg)
+    token = make_token(user, algorithm=alg)
     assert_refused(list_as(client, user, token), token)
 
 

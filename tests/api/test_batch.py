@@ -10,9 +10,9 @@ from sqlalchemy import event
 
 from shared.db import get_engine
 from shared.models.batch import BATCH_MAX
-from tests.api.problem_checks import LEAKS, PROBLEM, assert_problem
 from tests.api.sync_client import sync
-from tests.conftest import UserClient
+from tests.support.problems import LEAKS, PROBLEM, assert_problem
+from tests.support.users import UserClient
 
 
 def batch(user: UserClient, operations: Any, **kwargs: Any) -> Any:

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 
-from tests.conftest import make_token
+from tests.support.problems import assert_problem
+from tests.support.tokens import make_token
 
-PROBLEM = "application/problem+json"
 # (method, path under /tasks with {id} for a task id, a valid body or None)
 ROUTES = [
     ("GET", "", None),
@@ -34,17 +32,6 @@ BAD_TOKENS = [
 
 def path_of(user_id: str, suffix: str, task_id: int = 1) -> str:
     return f"/api/{user_id}/tasks" + suffix.replace("{id}", str(task_id))
-
-
-def assert_problem(response: Any, status: int) -> dict[str, Any]:
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"] == PROBLEM
-    body: dict[str, Any] = response.json()
-    assert set(body) == {"type", "title", "status", "detail", "request_id"}
-    assert body["status"] == status
-    assert isinstance(body["detail"], str) and body["detail"]
-    assert body["request_id"] == response.headers["x-request-id"]
-    return body
 
 
 @pytest.mark.parametrize(("method", "suffix", "payload"), ROUTES)

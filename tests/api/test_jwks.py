@@ -6,21 +6,17 @@ import base64
 import hashlib
 import hmac
 import json
-import threading
 import time
-from collections import Counter
-from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-import jwt
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from jwt.algorithms import ECAlgorithm, OKPAlgorithm, RSAAlgorithm
 
 import shared.auth
-from tests.conftest import make_token
+from tests.support.jwks import JWKSServer
+from tests.support.tokens import make_token
 
 ALGORITHMS = {"EdDSA": OKPAlgorithm, "ES256": ECAlgorithm, "RS256": RSAAlgorithm}
 
@@ -39,51 +35,7 @@ def public_jwk(key: Any, alg: str, kid: str) -> dict[str, Any]:
 
 
 def sign(key: Any, alg: str, sub: str, *, lifetime: int = 300, **headers: Any) -> str:
-    return jwt.encode({"sub": sub, "exp": int(time.time()) + lifetime}, key, algorithm=alg, headers=headers)
-
-
-class JWKSServer:
-    """Serves `documents[path]` as JSON and counts every request per path."""
-
-    def __init__(self) -> None:
-        self.documents: dict[str, bytes] = {}
-        self.hits: Counter[str] = Counter()
-        server = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:  # noqa: N802
-                server.hits[self.path] += 1
-                document = server.documents.get(self.path)
-                body = document if document is not None else b"{}"
-                self.send_response(200 if document is not None else 404)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.base = f"http://127.0.0.1:{self.httpd.server_address[1]}"
-        self.thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True)
-
-    def url(self, path: str) -> str:
-        return self.base + path
-
-    def serve(self, path: str, *jwks: dict[str, Any]) -> None:
-        self.documents[path] = json.dumps({"keys": list(jwks)}).encode()
-
-
-@pytest.fixture
-def jwks_server(monkeypatch: pytest.MonkeyPatch) -> Iterator[JWKSServer]:
-    for name in ("http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY"):
-        monkeypatch.delenv(name, raising=False)
-    server = JWKSServer()
-    server.thread.start()
-    yield server
-    server.httpd.shutdown()
-    server.httpd.server_close()
+    return make_token(sub, secret=key, algorithm=alg, lifetime=lifetime, headers=headers)
 
 
 @pytest.fixture
@@ -243,19 +195,27 @@ def test_a_key_embedded_in_the_token_header_is_ignored(client, new_user, use_jwk
         assert status_as(client, user, token) == 401
 
 
-def test_an_unreachable_jwks_is_401_not_500(client, new_user, jwks_server, configure):
+def _unavailable(client: Any, user: str, token: str) -> None:
+    response = client.get(f"/api/{user}/tasks", headers={"Authorization": f"Bearer {token}"})
+    assert response.status_code == 503, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    assert int(response.headers["retry-after"]) >= 1
+
+
+def test_an_unreachable_jwks_is_503_not_401(client, new_user, jwks_server, configure):
     jwks_server.httpd.shutdown()
     jwks_server.httpd.server_close()
     configure(APP_ENV="test", AUTH_JWT_SECRET=None, AUTH_JWKS_URL=jwks_server.url("/jwks"))
     user = new_user()
-    assert status_as(client, user, sign(new_key("EdDSA"), "EdDSA", user, kid="k1")) == 401
+    _unavailable(client, user, sign(new_key("EdDSA"), "EdDSA", user, kid="k1"))
 
 
 @pytest.mark.parametrize(
     "document",
     [b"not json", b"[]", b"", b'{"keys": [1]}', b'{"keys": "x"}', b'{"keys": [{"kty": "OKP", "kid": "k1"}]}'],
 )
-def test_a_broken_jwks_document_is_401_not_500(client, new_user, use_jwks, document):
+def test_a_broken_jwks_document_is_503_not_500(client, new_user, use_jwks, document):
+    # No usable key was ever loaded: the service cannot check any token (not a sign-out).
     use_jwks.documents["/jwks"] = document
     user = new_user()
-    assert status_as(client, user, sign(new_key("EdDSA"), "EdDSA", user, kid="k1")) == 401
+    _unavailable(client, user, sign(new_key("EdDSA"), "EdDSA", user, kid="k1"))

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from tests.api.problem_checks import assert_problem
+from tests.support.problems import assert_problem
 
 
 @pytest.mark.parametrize(

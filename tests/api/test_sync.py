@@ -8,9 +8,10 @@ from typing import Any
 
 from sqlalchemy import text
 
-from tests.api.problem_checks import assert_problem
 from tests.api.sync_client import LocalCopy, database, insert_list, insert_subtask, sync
-from tests.conftest import UserClient, auth
+from tests.support.problems import assert_problem
+from tests.support.tokens import auth
+from tests.support.users import UserClient
 
 
 def test_without_a_token_is_401(alice: UserClient) -> None:

@@ -20,7 +20,7 @@ from shared.config import normalize_database_url
 from shared.db import get_engine
 from shared.repositories import sync as sync_repo
 from tests.api.sync_client import LocalCopy, sync
-from tests.conftest import UserClient
+from tests.support.users import UserClient
 
 
 def test_a_write_that_commits_late_is_never_missed(alice: UserClient, app: Any, migrated_database: str) -> None:

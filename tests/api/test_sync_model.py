@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import Connection, text
 
 from tests.api.sync_client import LocalCopy, database, insert_list, insert_subtask, sync
-from tests.conftest import UserClient
+from tests.support.users import UserClient
 
 OPERATIONS = 1000
 

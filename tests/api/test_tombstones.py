@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from sqlalchemy import text
 
-from tests.api.problem_checks import assert_problem
 from tests.api.sync_client import database, insert_subtask
-from tests.conftest import UserClient
+from tests.support.problems import assert_problem
+from tests.support.users import UserClient
 
 
 def test_a_deleted_task_is_404_on_every_route(alice: UserClient) -> None:

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from shared.models.task_input import READ_ONLY_FIELDS
-from tests.api.problem_checks import assert_problem
+from tests.support.problems import assert_problem
 
 
 def create_status(alice: Any, **fields: Any) -> tuple[int, Any]:

@@ -19,7 +19,7 @@ import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
 
-from tests.conftest import make_token
+from tests.support.tokens import make_token
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 

@@ -1,5 +1,6 @@
 """The database misbehaves; the API answers 503 problem+json with Retry-After (never a hang, never
-another 5xx) and recovers on the next request. Bounded waits only, never timing assertions."""
+another 5xx) and recovers on the next request. Waits are bounded; the only timing assertions are
+generous upper bounds (a prompt 503, not a hang), never a minimum or an exact duration."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from typing import Any
 import psycopg2
 import pytest
 
-from tests.conftest import UserClient
+from tests.support.users import UserClient
 
 # connect_timeout is max(2, DB_CONNECT_TIMEOUT_SECONDS) and a failed connect is retried once:
 # 2 x 2 s, plus generous slack for a loaded two-core machine.
@@ -125,7 +126,7 @@ def test_toggle_after_a_kill_flips_exactly_once(alice, kill_app_backends) -> Non
 # --- (b) the database is unreachable -----------------------------------------------------------
 
 
-@pytest.mark.parametrize("kind", ["closed-port", "silent-server"])
+@pytest.mark.parametrize("kind", ["closed-port", pytest.param("silent-server", marks=pytest.mark.slow)])
 def test_unreachable_database_is_a_prompt_503(client, configure, silent_server, new_user, kind) -> None:
     port = 1 if kind == "closed-port" else silent_server.port
     configure(DATABASE_URL=f"postgresql://postgres:s3cr3t-pw@127.0.0.1:{port}/x", DB_CONNECT_TIMEOUT_SECONDS="1")
@@ -144,6 +145,7 @@ def test_unreachable_database_is_a_prompt_503(client, configure, silent_server, 
     assert health.status_code == 200 and health.json() == {"status": "ok"}
 
 
+@pytest.mark.slow
 def test_silent_server_503_arrives_within_the_connect_bound(client, configure, silent_server, new_user) -> None:
     configure(DATABASE_URL=f"postgresql://postgres@127.0.0.1:{silent_server.port}/x", DB_CONNECT_TIMEOUT_SECONDS="1")
     user = UserClient(client, new_user())

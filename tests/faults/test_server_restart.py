@@ -9,7 +9,8 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import UserClient, alembic_config
+from tests.support.database import alembic_config
+from tests.support.users import UserClient
 
 
 @pytest.fixture(scope="module")
@@ -35,6 +36,7 @@ def _restart(server: Any) -> None:
     pg_ctl(["-w", "-m", "fast", "restart"], pgdata=server.pgdata, user=server.system_user, timeout=60)
 
 
+@pytest.mark.slow
 def test_requests_succeed_across_a_server_restart(client, configure, private_server, new_user) -> None:
     from scripts import devdb
 

@@ -6,9 +6,12 @@ import os
 import subprocess
 import sys
 
-from tests.conftest import REPO
+import pytest
+
+from tests.support import REPO
 
 
+@pytest.mark.slow
 def test_short_soak_loses_nothing(database_url: str) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("AUTH_")}
     env.update(DATABASE_URL=database_url, APP_ENV="test", PYTHONPATH=str(REPO))

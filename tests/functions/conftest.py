@@ -12,7 +12,8 @@ from typing import Any
 
 import pytest
 
-from tests.functions.lambda_events import FakeLambdaContext, Invocation
+from tests.functions.lambda_events import Invocation
+from tests.support.lambda_context import FakeLambdaContext
 
 
 @pytest.fixture(scope="session")

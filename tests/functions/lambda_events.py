@@ -1,4 +1,5 @@
-"""API Gateway event fixtures and a fake Lambda context for invoking the real handler."""
+"""API Gateway event fixtures and the invocation record for the real handler (the fake Lambda context
+is tests/support/lambda_context.py)."""
 
 from __future__ import annotations
 
@@ -9,23 +10,6 @@ from pathlib import Path
 from typing import Any
 
 EVENTS_DIR = Path(__file__).resolve().parent.parent / "events"
-
-
-class FakeLambdaContext:
-    """What the Lambda runtime passes as `context`, with a fresh aws_request_id per invocation."""
-
-    function_name = "tasks-api-test"
-    function_version = "$LATEST"
-    invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:tasks-api-test:live"
-    memory_limit_in_mb = 1024
-    log_group_name = "/aws/lambda/tasks-api-test"
-    log_stream_name = "2025/11/26/[$LATEST]0123456789abcdef0123456789abcdef"
-
-    def __init__(self, aws_request_id: str) -> None:
-        self.aws_request_id = aws_request_id
-
-    def get_remaining_time_in_millis(self) -> int:
-        return 14_500
 
 
 @dataclass

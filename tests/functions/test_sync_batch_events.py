@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import make_token
 from tests.functions.lambda_events import V1, V2, Invocation, load_event, with_body, with_query, without_header
+from tests.support.tokens import make_token
 
 Invoke = Callable[[dict[str, Any]], Invocation]
 APIS = [V2, V1]

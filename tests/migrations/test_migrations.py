@@ -18,7 +18,7 @@ import shared.models.idempotency  # noqa: F401  (registers the table)
 import shared.models.sync_state  # noqa: F401
 import shared.models.table  # noqa: F401
 from shared.config import normalize_database_url
-from tests.conftest import alembic_config
+from tests.support.database import alembic_config
 
 APP_TABLES = {"tasks", "idempotency_keys", "lists", "sync_state"}
 

@@ -19,7 +19,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 
 from shared.config import normalize_database_url
-from tests.conftest import alembic_config
+from tests.support.database import alembic_config
 
 LOCALE_CLAUSES = (
     "LC_COLLATE 'en_US.UTF-8' LC_CTYPE 'en_US.UTF-8'",

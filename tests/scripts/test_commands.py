@@ -7,14 +7,13 @@ import socket
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import httpx
 import jwt
 
 from shared.config import DEVELOPMENT_JWT_SECRET
-
-REPO = Path(__file__).resolve().parents[2]
+from tests.support import REPO
+from tests.support.tokens import make_token
 
 
 def _env(database_url: str, **extra: str) -> dict[str, str]:
@@ -57,9 +56,7 @@ def test_the_run_command_serves_the_api_with_the_token_it_tells_you_to_make(migr
                     break
             except httpx.TransportError:
                 time.sleep(0.05)
-        token = jwt.encode(
-            {"sub": "readme-user", "exp": int(time.time()) + 60}, DEVELOPMENT_JWT_SECRET, algorithm="HS256"
-        )
+        token = make_token("readme-user", lifetime=60)
         headers = {"Authorization": f"Bearer {token}"}
         created = httpx.post(
             f"{base}/api/readme-user/tasks", json={"title": "Buy milk", "tags": ["home"]}, headers=headers

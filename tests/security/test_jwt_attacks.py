@@ -16,8 +16,8 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 
 from shared.config import DEVELOPMENT_JWT_SECRET
-from tests.conftest import make_token
-from tests.security.conftest import assert_problem, b64url, raw_token
+from tests.support.problems import assert_problem
+from tests.support.tokens import b64url, make_token, raw_token
 
 NOW = int(time.time())
 
@@ -38,7 +38,8 @@ def _reject(
 
 
 def _claims(sub: str, **extra: Any) -> dict[str, Any]:
-    return {"sub": sub, "exp": NOW + 300, "iat": NOW, **extra}
+    now = int(time.time())  # not NOW: this module may run more than 300 s after it was imported
+    return {"sub": sub, "exp": now + 300, "iat": now, **extra}
 
 
 # --- tokens signed with the configured secret but otherwise hostile -------------------------
@@ -200,13 +201,13 @@ def rsa_key() -> rsa.RSAPrivateKey:
 
 
 @pytest.fixture
-def jwks_setup(configure, recording_server, rsa_key):
+def jwks_setup(configure, jwks_servers, rsa_key):
     """Configure the app for a JWKS on a loopback server holding one RSA and one Ed25519 key."""
     ed_key = ed25519.Ed25519PrivateKey.generate()
     rsa_jwk = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(rsa_key.public_key()))
     ed_jwk = json.loads(jwt.algorithms.OKPAlgorithm.to_jwk(ed_key.public_key()))
-    server = recording_server({"keys": [{**rsa_jwk, "kid": "rsa-1", "use": "sig"}, {**ed_jwk, "kid": "ed-1"}]})
-    configure(AUTH_JWKS_URL=f"{server.url}/jwks", AUTH_JWT_SECRET=None)
+    server = jwks_servers({"keys": [{**rsa_jwk, "kid": "rsa-1", "use": "sig"}, {**ed_jwk, "kid": "ed-1"}]})
+    configure(AUTH_JWKS_URL=server.url("/jwks"), AUTH_JWT_SECRET=None)
     return server, {"rsa-1": (rsa_key, "RS256"), "ed-1": (ed_key, "EdDSA")}
 
 
@@ -291,57 +292,57 @@ def test_hostile_kid_is_401_and_refetches_at_most_once(client, new_user, jwks_se
     token = _rs256_by_hand(rsa_key, header, _claims(user))
     for _ in range(3):
         _reject(client, user, token)
-    assert len(server.hits) <= 1, server.hits
-    assert all(hit == "/jwks" for hit in server.hits)
+    assert len(server.paths) <= 1, server.paths
+    assert all(hit == "/jwks" for hit in server.paths)
 
 
 @pytest.mark.parametrize("header", ["jku", "x5u"])
-def test_key_location_headers_are_never_fetched(client, new_user, jwks_setup, recording_server, header) -> None:
+def test_key_location_headers_are_never_fetched(client, new_user, jwks_setup, jwks_servers, header) -> None:
     """An attacker's key set on a server they control: the app must not even ask for it."""
     jwks_server, _ = jwks_setup
     attacker_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     attacker_jwk = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(attacker_key.public_key()))
-    evil = recording_server({"keys": [{**attacker_jwk, "kid": "rsa-1"}]})
+    evil = jwks_servers({"keys": [{**attacker_jwk, "kid": "rsa-1"}]})
     user = new_user()
     for kid in ("rsa-1", "attacker"):
         token = jwt.encode(
-            _claims(user), attacker_key, algorithm="RS256", headers={"kid": kid, header: f"{evil.url}/keys"}
+            _claims(user), attacker_key, algorithm="RS256", headers={"kid": kid, header: evil.url("/keys")}
         )
         _reject(client, user, token)
-    assert evil.hits == []
-    assert all(hit == "/jwks" for hit in jwks_server.hits)
+    assert evil.paths == []
+    assert all(hit == "/jwks" for hit in jwks_server.paths)
 
 
-def test_embedded_jwk_header_is_never_trusted(client, new_user, jwks_setup, recording_server) -> None:
+def test_embedded_jwk_header_is_never_trusted(client, new_user, jwks_setup, jwks_servers) -> None:
     attacker_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     attacker_jwk = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(attacker_key.public_key()))
-    evil = recording_server({})
+    evil = jwks_servers({})
     user = new_user()
     for kid in ("rsa-1", "attacker"):
         token = jwt.encode(
             _claims(user),
             attacker_key,
             algorithm="RS256",
-            headers={"kid": kid, "jwk": {**attacker_jwk, "kid": kid}, "x5c": ["MIIB"], "x5u": f"{evil.url}/x5u"},
+            headers={"kid": kid, "jwk": {**attacker_jwk, "kid": kid}, "x5c": ["MIIB"], "x5u": evil.url("/x5u")},
         )
         _reject(client, user, token)
-    assert evil.hits == []
+    assert evil.paths == []
 
 
-def test_key_location_headers_are_ignored_under_a_shared_secret(client, new_user, recording_server) -> None:
-    evil = recording_server({"keys": []})
+def test_key_location_headers_are_ignored_under_a_shared_secret(client, new_user, jwks_servers) -> None:
+    evil = jwks_servers({"keys": []})
     user = new_user()
     token = jwt.encode(
         _claims(user),
         "attacker-secret-" * 4,
         algorithm="HS256",
-        headers={"jku": f"{evil.url}/k", "x5u": f"{evil.url}/x"},
+        headers={"jku": evil.url("/k"), "x5u": evil.url("/x")},
     )
     _reject(client, user, token)
     # A genuine token that also carries the headers is judged by its signature alone: still no fetch.
-    genuine = jwt.encode(_claims(user), DEVELOPMENT_JWT_SECRET, algorithm="HS256", headers={"jku": f"{evil.url}/k"})
+    genuine = jwt.encode(_claims(user), DEVELOPMENT_JWT_SECRET, algorithm="HS256", headers={"jku": evil.url("/k")})
     assert client.get(f"/api/{user}/tasks", headers={"Authorization": f"Bearer {genuine}"}).status_code == 200
-    assert evil.hits == []
+    assert evil.paths == []
 
 
 def test_ec_key_not_in_the_jwks_is_rejected(client, new_user, jwks_setup) -> None:
@@ -351,21 +352,26 @@ def test_ec_key_not_in_the_jwks_is_rejected(client, new_user, jwks_setup) -> Non
     _reject(client, user, jwt.encode(_claims(user), stranger, algorithm="ES256", headers={"kid": "ec-unknown"}))
 
 
-def test_unreachable_jwks_is_401_not_500(client, configure, new_user, rsa_key) -> None:
+def test_unreachable_jwks_is_503_not_401_nor_500(client, configure, new_user, rsa_key) -> None:
+    # No keys were ever loaded: the token cannot be checked, which is no sign-out (see
+    # tests/api/test_jwks_outage.py for the whole class).
     configure(AUTH_JWKS_URL="http://127.0.0.1:1/jwks", AUTH_JWT_SECRET=None)
     user = new_user()
-    _reject(client, user, jwt.encode(_claims(user), rsa_key, algorithm="RS256", headers={"kid": "rsa-1"}))
+    token = jwt.encode(_claims(user), rsa_key, algorithm="RS256", headers={"kid": "rsa-1"})
+    response = client.get(f"/api/{user}/tasks", headers={"Authorization": f"Bearer {token}"})
+    assert_problem(response, 503)
+    assert int(response.headers["retry-after"]) >= 1
 
 
-def test_hostile_jwks_document_is_401_not_500(client, configure, recording_server, new_user, rsa_key) -> None:
+def test_hostile_jwks_document_is_503_not_500(client, configure, jwks_servers, new_user, rsa_key) -> None:
     for document in (
         {"keys": "not-a-list"},
         {"keys": [{"kty": "RSA", "kid": "rsa-1", "n": "!!", "e": "AQAB"}]},
         {"keys": [None, 1, "x"]},
         {"nokeys": True},
     ):
-        server = recording_server(document)
-        configure(AUTH_JWKS_URL=f"{server.url}/jwks", AUTH_JWT_SECRET=None)
+        server = jwks_servers(document)
+        configure(AUTH_JWKS_URL=server.url("/jwks"), AUTH_JWT_SECRET=None)
         user = new_user()
         response = client.get(
             f"/api/{user}/tasks",
@@ -373,4 +379,4 @@ def test_hostile_jwks_document_is_401_not_500(client, configure, recording_serve
                 "Authorization": f"Bearer {jwt.encode(_claims(user), rsa_key, algorithm='RS256', headers={'kid': 'rsa-1'})}"
             },
         )
-        assert_problem(response, 401)
+        assert_problem(response, 503)  # no usable key was ever loaded

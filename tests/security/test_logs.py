@@ -1,19 +1,17 @@
 """Observability without leaks (OWASP API10-adjacent, PITFALLS "never log tokens or connection
 strings"): an adversarial batch runs with every logger at DEBUG; no record may carry a token, the
 JWT secret, the database password or a connection string, and every request yields exactly one
-JSON access line with request_id, method, route template, status and duration_ms."""
+access record with request_id, method, route template, status and duration_ms."""
 
 from __future__ import annotations
 
 import json
 import logging
-import time
 from typing import Any
 
-import jwt
 import pytest
 
-from tests.conftest import make_token
+from tests.support.tokens import make_token
 
 SECRET = "log-test-secret-" + "q" * 40
 PASSWORD = "s3cr3t-pw"
@@ -35,13 +33,20 @@ def _rendered(record: logging.LogRecord) -> str:
     return "\n".join(parts)
 
 
+def _access_line(record: logging.LogRecord) -> dict[str, Any]:
+    """An access record's fields: attributes of the record (logging `extra`), never JSON in the
+    message, so that Lambda's JSON log format carries them as fields beside its requestId."""
+    assert not record.getMessage().lstrip().startswith("{"), record.getMessage()
+    return {name: getattr(record, name) for name in ACCESS_FIELDS if hasattr(record, name)}
+
+
 def _run_batch(client: Any, configure: Any, database_url: str, user: str) -> tuple[list[Any], list[str]]:
     """Returns the responses and the secrets that must never be logged."""
     configure(AUTH_JWT_SECRET=SECRET)
-    good = jwt.encode({"sub": user, "exp": int(time.time()) + 300}, SECRET, algorithm="HS256")
-    expired = jwt.encode({"sub": user, "exp": int(time.time()) - 300}, SECRET, algorithm="HS256")
+    good = make_token(user, secret=SECRET)
+    expired = make_token(user, secret=SECRET, lifetime=-300)
     forged = make_token(user)  # signed with the development secret: wrong signature here
-    none_alg = jwt.encode({"sub": user, "exp": int(time.time()) + 300}, None, algorithm="none")
+    none_alg = make_token(user, secret=None, algorithm="none")
     bearer = {"Authorization": f"Bearer {good}"}
     base = f"/api/{user}/tasks"
     responses = []
@@ -125,7 +130,7 @@ def test_no_secret_appears_in_any_log_record(batch) -> None:
 
 def test_exactly_one_access_line_per_request(batch) -> None:
     responses, _, records = batch
-    lines = [json.loads(r.getMessage()) for r in records if r.name == "tasks_api.access"]
+    lines = [_access_line(r) for r in records if r.name == "tasks_api.access"]
     by_id: dict[str, list[dict[str, Any]]] = {}
     for line in lines:
         assert set(line) >= ACCESS_FIELDS, line
@@ -153,7 +158,7 @@ def test_exactly_one_access_line_per_request(batch) -> None:
 
 def test_access_lines_name_the_template_not_the_user(batch) -> None:
     responses, _, records = batch
-    lines = [json.loads(r.getMessage()) for r in records if r.name == "tasks_api.access"]
+    lines = [_access_line(r) for r in records if r.name == "tasks_api.access"]
     user_paths = {r.request.url.path.split("/")[2] for r in responses if r.request.url.path.startswith("/api/")}
     for line in lines:
         for user in user_paths:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.security.conftest import TASK_FIELDS, assert_problem
+from tests.security.conftest import TASK_FIELDS
+from tests.support.problems import assert_problem
 
 SERVER_MANAGED = {
     "id": 987654321,

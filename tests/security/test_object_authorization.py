@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import auth
-from tests.security.conftest import assert_problem
+from tests.support.problems import assert_problem
+from tests.support.tokens import auth
 
 TASK_ROUTES = [
     ("GET", "", None),
@@ -99,23 +99,23 @@ def test_idempotency_keys_are_scoped_per_user(alice, bob) -> None:
 
 
 @pytest.mark.parametrize(
-    "path_user",
+    ("path_user", "status"),
     [
-        "{u}/",  # trailing slash variant of the path segment
-        "{U}",  # case variant
-        "%20{u}",
-        "{u}%20",
-        "{u}%00",
-        "{u}%2F..%2F{v}",
-        "..%2F{v}",
-        "{v}",
+        ("{u}/", 404),  # trailing slash variant of the path segment: no such route
+        ("{U}", 403),  # case variant
+        ("%20{u}", 403),
+        ("{u}%20", 403),
+        ("{u}%00", 403),
+        ("{u}%2F..%2F{v}", 404),  # an encoded slash is no path separator: no such route
+        ("..%2F{v}", 403),
+        ("{v}", 403),
     ],
 )
-def test_path_user_variants_do_not_bypass_the_subject_check(alice, bob, path_user) -> None:
+def test_path_user_variants_do_not_bypass_the_subject_check(alice, bob, path_user, status) -> None:
     alice.create(title="alice's secret")
     value = path_user.format(u=bob.user_id, U=bob.user_id.upper(), v=alice.user_id)
     response = bob.client.get(f"/api/{value}/tasks", headers=bob.headers)
-    assert response.status_code in (403, 404, 307), response.text
+    assert_problem(response, status)
     assert "alice's secret" not in response.text
 
 

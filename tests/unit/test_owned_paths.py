@@ -9,7 +9,7 @@ from fastapi.testclient import TestClient
 from functions.api.app import create_app
 from functions.api.deps import CurrentOwner, OwnerNotVerified
 from functions.api.middleware import EdgeMiddleware, owned_path_head
-from tests.conftest import auth
+from tests.support.tokens import auth
 
 
 @pytest.mark.parametrize(
