@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from http import HTTPStatus
 from typing import Any
 
 
@@ -82,7 +83,8 @@ class SyncResetRequired(DomainError):
 class InvalidInput(DomainError):
     """Input that the route's own validation could not see (e.g. a batch operation's body)."""
 
-    status, title, slug = 422, "Unprocessable Content", "validation-error"
+    # The title the route's own validation errors carry (the status phrase), for one type, one title.
+    status, title, slug = 422, HTTPStatus(422).phrase, "validation-error"
 
 
 class OperationFailed(DomainError):

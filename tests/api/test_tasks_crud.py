@@ -289,6 +289,8 @@ ROUTES = {
     ("/api/{user_id}/tasks/{task_id}", "delete"): {"204", "401", "403", "404", "412", "422"},
     ("/api/{user_id}/tasks/{task_id}/complete", "patch"): {"200", "401", "403", "404", "412", "413", "415", "422"},
     ("/api/{user_id}/tasks/stats", "get"): {"200", "401", "403"},
+    ("/api/{user_id}/tasks/batch", "post"): {"200", "401", "403", "404", "409", "412", "413", "415", "422"},
+    ("/api/{user_id}/sync", "get"): {"200", "400", "401", "403", "410", "422"},
     ("/health", "get"): {"200"},
     ("/health/ready", "get"): {"200", "503"},
 }
