@@ -263,7 +263,8 @@ def reconcile(base_url: str, database_url: str, ledgers: list[Ledger], tokens: d
             for ledger in ledgers:
                 violations += [f"{ledger.user}: {v}" for v in ledger.violations]
                 api = {t["id"]: t for t in _all_tasks(client, ledger.user, tokens[ledger.user])}
-                cursor.execute("SELECT id FROM tasks WHERE user_id = %s", (ledger.user,))
+                # Live tasks only: a delete keeps a tombstone (deleted_at set) for sync.
+                cursor.execute("SELECT id FROM tasks WHERE user_id = %s AND deleted_at IS NULL", (ledger.user,))
                 in_db = {row[0] for row in cursor.fetchall()}
                 if set(api) != in_db:
                     violations.append(f"{ledger.user}: the API lists {len(api)} tasks, the database holds {len(in_db)}")

@@ -17,7 +17,7 @@ from urllib.parse import urlencode
 
 import httpx
 
-from tests.functions.lambda_events import FakeLambdaContext
+from tests.support.lambda_context import FakeLambdaContext
 
 # The headers a client acts on; Server, Date, Connection and such are the emulator's own.
 HEADERS_THAT_MATTER = (

@@ -73,7 +73,7 @@ at_init = {key: list(value) for key, value in events.items()}
 at_init["engine_created"] = shared.db._engine is not None
 
 import jwt
-from tests.functions.lambda_events import FakeLambdaContext
+from tests.support.lambda_context import FakeLambdaContext
 
 def forbidden_or_refused(secret):
     token = jwt.encode({"sub": "bob", "exp": int(time.time()) + 60}, secret, algorithm="HS256")
