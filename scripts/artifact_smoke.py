@@ -89,6 +89,13 @@ CASES: list[Case] = [
         200,
         {"status": "ok"},
     ),
+    # /docs works offline: its assets ship in the artifact (fastapi-offline, in requirements.txt).
+    Case("v2 GET /docs", http_v2("GET", "/docs"), 200),
+    Case(
+        "v2 GET /docs/assets/swagger-ui-bundle.js",
+        http_v2("GET", "/docs/assets/swagger-ui-bundle.js", headers={"accept-encoding": "identity"}),
+        200,
+    ),
 ]
 
 

@@ -10,6 +10,9 @@ from typing import Any, Literal, cast
 from pydantic import SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+# The front end's development server (Next.js), allowed by default in local runs as the SAM
+# template's AllowedOrigins allows it when deployed.
+LOCAL_CORS_ORIGIN = "http://localhost:3000"
 # Used only when APP_ENV is local or test and no auth setting is given, so `make run` and
 # `make token` work out of the box. Never accepted anywhere else.
 DEVELOPMENT_JWT_SECRET = "local-development-secret-do-not-use-in-production"  # noqa: S105 (public on purpose)
@@ -40,11 +43,16 @@ class InitSettings(BaseSettings):
 
     model_config = SettingsConfigDict(extra="ignore", case_sensitive=False, env_ignore_empty=True)
 
-    cors_allow_origins: str = ""
+    app_env: Literal["local", "test", "dev", "prod"] = "local"
+    cors_allow_origins: str | None = None
     log_level: str = "INFO"
 
     @property
     def cors_origins(self) -> list[str]:
+        """Origins the app itself allows. Unset: the front end's dev server in local runs; none
+        elsewhere (deployed, API Gateway answers CORS; tests set what they test)."""
+        if self.cors_allow_origins is None:
+            return [LOCAL_CORS_ORIGIN] if self.app_env == "local" else []
         return [o.strip() for o in self.cors_allow_origins.split(",") if o.strip()]
 
 
@@ -64,7 +72,6 @@ class Settings(InitSettings):
         extra="ignore", case_sensitive=False, env_ignore_empty=True, hide_input_in_errors=True
     )
 
-    app_env: Literal["local", "test", "dev", "prod"] = "local"
     database_url: SecretStr | None = None
     direct_database_url: SecretStr | None = None
 
