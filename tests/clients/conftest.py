@@ -28,6 +28,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         if CLIENTS in Path(str(item.fspath)).parents:
             item.add_marker(pytest.mark.clients)
+
+
 REPO = CLIENTS.parents[1]
 NODE_MODULES = CLIENTS / "node_modules"
 
