@@ -57,6 +57,8 @@ PUT_BODY = {**CREATE_BODY, "title": "benchmark task (replaced)", "completed": Fa
 CONTEXT = FakeContext()
 ROUND_TRIP_ROUTES = ["create", "create_keyed", "create_keyed_replay", "get", "list"]
 ROUND_TRIP_ROUTES += ["put", "patch", "complete", "delete", "stats"]
+ROUND_TRIP_ROUTES += ["sync_full", "sync_incremental", "sync_unchanged", "batch_1", "batch_10", "batch_100"]
+ROUND_TRIP_ROUTES += ["batch_100_keyed"]
 WARM_ROUTES = ["create", "get", "list", "patch", "complete", "delete"]
 
 
@@ -170,6 +172,10 @@ class Routes:
         if name == "delete":
             delete = user.event("DELETE", task)
             return (lambda i: delete(f"{user.base}/{self.deletable[i]}")), 204
+        if name.startswith("sync_"):
+            return self.make_sync(name)
+        if name.startswith("batch_"):
+            return self.make_batch(name)
         fixed = {
             "get": (user.event("GET", task), 200),
             "list": (self.list_user.event("GET", query="limit=50"), 200),
@@ -180,6 +186,42 @@ class Routes:
         }
         factory, status = fixed[name]
         return (lambda i: factory()), status
+
+    def sync_token(self, user: User, position: int) -> str:
+        from shared.config import get_settings
+        from shared.services.sync import encode_token
+
+        return encode_token(get_settings().cursor_key, owner_id=user.id, position=position, floor=position)
+
+    def make_sync(self, name: str) -> tuple[MakeEvent, int]:
+        """A full page of the list user's 60 tasks, an incremental page of 20 of them, a poll with nothing new."""
+        with self.connection.cursor() as cursor:
+            cursor.execute("SELECT seq FROM sync_state WHERE user_id = %s", (self.list_user.id,))
+            (seq,) = cursor.fetchone()
+        path = f"/api/{self.list_user.id}/sync"
+        query = {
+            "sync_full": "limit=50",
+            "sync_incremental": f"since={self.sync_token(self.list_user, seq - 20)}",
+            "sync_unchanged": f"since={self.sync_token(self.list_user, seq)}",
+        }[name]
+        sync = EventFactory("GET", path, query=query, headers=self.list_user.headers)
+        return (lambda i: sync()), 200
+
+    def make_batch(self, name: str) -> tuple[MakeEvent, int]:
+        """N operations: creates named by refs, each followed by an update of it, plus updates of a task."""
+        size = int(name.split("_")[1])
+        operations: list[dict[str, Any]] = []
+        while len(operations) < size:
+            n = len(operations)
+            operations.append({"op": "create", "ref": f"t{n}", "body": CREATE_BODY})
+            if len(operations) < size:
+                operations.append({"op": "update", "id": f"$t{n}", "body": PATCH_BODY})
+            if len(operations) < size:
+                operations.append({"op": "complete", "id": self.task_id})
+        batch = self.user.event("POST", "/batch", body={"operations": operations})
+        if name.endswith("_keyed"):
+            return (lambda i: batch(headers={"idempotency-key": f"{self.key_prefix}-b{size}-{i}"})), 200
+        return (lambda i: batch()), 200
 
 
 # ----------------------------------------------------------------------------------- round trips

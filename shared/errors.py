@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from http import HTTPStatus
+from typing import Any
 
 
 class DomainError(Exception):
@@ -11,12 +12,17 @@ class DomainError(Exception):
     slug: str = "bad-request"
 
     def __init__(
-        self, detail: str, *, headers: dict[str, str] | None = None, errors: list[dict[str, object]] | None = None
+        self,
+        detail: str,
+        *,
+        headers: dict[str, str] | None = None,
+        errors: list[dict[str, Any]] | None = None,
     ) -> None:
         super().__init__(detail)
         self.detail = detail
         self.headers = headers or {}
-        self.errors = errors  # validation-style issues ({loc, msg, type}) when the error names body fields
+        self.errors = errors  # validation issues: [{loc, msg, type}]
+        self.members: dict[str, Any] = {}  # further problem members, e.g. a batch's `operation`
 
 
 class BadCursor(DomainError):
@@ -97,3 +103,27 @@ class DatabaseUnavailable(ServiceUnavailable):
     def __init__(self, detail: str, *, kind: str, retry_after: int = 1) -> None:
         super().__init__(detail, retry_after=retry_after)
         self.kind = kind
+
+
+class BadSyncToken(DomainError):
+    status, title, slug = 400, "Bad Request", "bad-sync-token"
+
+
+class SyncResetRequired(DomainError):
+    status, title, slug = 410, "Gone", "sync-reset-required"
+
+
+class InvalidInput(DomainError):
+    """Input that the route's own validation could not see (e.g. a batch operation's body)."""
+
+    # The title the route's own validation errors carry (the status phrase), for one type, one title.
+    status, title, slug = 422, HTTPStatus(422).phrase, "validation-error"
+
+
+class OperationFailed(DomainError):
+    """A batch operation failed: that operation's status and problem, plus its index."""
+
+    def __init__(self, error: DomainError, operation: int) -> None:
+        super().__init__(error.detail, headers=error.headers, errors=error.errors)
+        self.status, self.title, self.slug = error.status, error.title, error.slug
+        self.members = {**error.members, "operation": operation}

@@ -11,7 +11,7 @@ from functions.api.docs import install_docs
 from functions.api.middleware import EdgeMiddleware, owned_path_head
 from functions.api.openapi import hoist_defs
 from functions.api.problems import Problem, install_problem_handlers
-from functions.api.routes import health, lists, tasks
+from functions.api.routes import batch, health, lists, sync, tasks
 from shared.config import get_init_settings
 
 DESCRIPTION = """Each signed-in user's tasks. Send `Authorization: Bearer <JWT>`; the token's `sub`
@@ -27,7 +27,7 @@ BEARER_AUTH = {
 
 
 # The routers whose paths name their owner: the edge authorizes every path under them.
-OWNED_PREFIXES = [tasks.router.prefix, lists.router.prefix]
+OWNED_PREFIXES = [tasks.router.prefix, lists.router.prefix, sync.router.prefix, batch.router.prefix]
 
 # Kept equal to the HttpApi's CorsConfiguration in template.yaml (a test compares them).
 CORS_ALLOW_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
@@ -49,8 +49,10 @@ def create_app() -> FastAPI:
     app = FastAPI(title="Tasks API", version="1.0.0", description=DESCRIPTION, docs_url=None, redoc_url=None)
     install_docs(app)
     app.include_router(health.router)
+    app.include_router(batch.router)
     app.include_router(tasks.router)
     app.include_router(lists.router)
+    app.include_router(sync.router)
     install_problem_handlers(app)
     app.add_middleware(EdgeMiddleware, owned_prefixes=OWNED_PREFIXES)
     if settings.cors_origins:

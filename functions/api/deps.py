@@ -12,7 +12,7 @@ from starlette.convertors import Convertor, register_url_convertor
 
 from shared.config import get_settings
 from shared.db import open_session
-from shared.models.limits import USER_ID_MAX
+from shared.models.limits import IDEMPOTENCY_KEY_MAX, USER_ID_MAX
 from shared.parsing import BIGINT_MAX, parse_int
 
 T = TypeVar("T")
@@ -103,3 +103,13 @@ IfNoneMatch = Annotated[
     str | None, Header(alias="If-None-Match", description="ETags the client already has: 304 when one is current.")
 ]
 CursorKey = Annotated[bytes, Depends(cursor_key)]
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        min_length=1,
+        max_length=IDEMPOTENCY_KEY_MAX,
+        pattern=r"^[\x20-\x7e]+$",
+        description="Replays the first response for 24 hours instead of applying the request again.",
+    ),
+]

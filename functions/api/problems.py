@@ -9,7 +9,7 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -36,6 +36,7 @@ class Problem(BaseModel):
     detail: str
     request_id: str
     errors: list[ValidationIssue] | None = None
+    operation: int | None = Field(None, description="A batch's failing operation (its index from 0).")
 
 
 def problem_type(slug: str | None) -> str:
@@ -50,6 +51,7 @@ def problem_body(
     slug: str | None = None,
     title: str | None = None,
     errors: list[dict[str, Any]] | None = None,
+    members: dict[str, Any] | None = None,
 ) -> bytes:
     body: dict[str, Any] = {
         "type": problem_type(slug),
@@ -60,6 +62,7 @@ def problem_body(
     }
     if errors is not None:
         body["errors"] = errors
+    body.update(members or {})
     return json.dumps(body, separators=(",", ":")).encode()
 
 
@@ -72,10 +75,11 @@ def problem(
     title: str | None = None,
     headers: dict[str, str] | None = None,
     errors: list[dict[str, Any]] | None = None,
+    members: dict[str, Any] | None = None,
 ) -> Response:
     request_id = getattr(request.state, "request_id", "-")
     return Response(
-        problem_body(status, detail, request_id, slug=slug, title=title, errors=errors),
+        problem_body(status, detail, request_id, slug=slug, title=title, errors=errors, members=members),
         status_code=status,
         media_type=PROBLEM_JSON,
         headers=headers,
@@ -146,7 +150,9 @@ async def _domain_error(request: Request, exc: Exception) -> Response:
     errors = exc.errors
     if errors is None and isinstance(exc, InvalidField):
         errors = [{"loc": ["body", exc.field], "msg": exc.message, "type": "value_error"}]
-    return problem(request, exc.status, exc.detail, slug=exc.slug, title=exc.title, headers=exc.headers, errors=errors)
+    return problem(
+        request, exc.status, exc.detail, slug=exc.slug, title=exc.title, headers=exc.headers, errors=errors, members=exc.members
+    )
 
 
 async def _database_error(request: Request, exc: Exception) -> Response:

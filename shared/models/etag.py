@@ -31,3 +31,11 @@ def version_in_etag(etag: str, entity_id: int) -> int | None:
     if len(etag) <= len(prefix) or not etag.startswith(prefix) or not etag.endswith('"'):
         return None
     return parse_canonical_int(etag[len(prefix) : -1])
+
+
+def accepted_versions(tags: list[str] | None, task_id: int) -> tuple[int, ...] | None:
+    """The task versions an If-Match (its entity tags, weak ones left out) accepts; None when any
+    will do (no header, or `*`)."""
+    if tags is None or ANY_ETAG in tags:
+        return None
+    return tuple(v for v in (version_in_etag(tag, task_id) for tag in tags) if v is not None)

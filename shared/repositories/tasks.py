@@ -85,6 +85,11 @@ def _owner(alias: Any = tasks) -> list[ColumnElement[bool]]:
     return [alias.c.user_id == bindparam("owner_id"), live(alias)]
 
 
+def live_owned() -> list[ColumnElement[bool]]:
+    """The caller's live tasks, for any statement over them (sync, batch)."""
+    return _owner()
+
+
 def owned() -> list[ColumnElement[bool]]:
     """One of the caller's live tasks, by id."""
     return [tasks.c.id == bindparam("task_id"), *_owner()]
@@ -250,7 +255,7 @@ def insert_task(
 
 
 _GET = select(tasks).where(*owned())
-_VERSION = select(tasks.c.version).where(*owned())
+VERSION = select(tasks.c.version).where(*owned())  # the live task's version: tells 404 from 412
 
 
 def get_task(session: Session, *, owner_id: str, task_id: int) -> TaskRecord | None:
@@ -259,7 +264,7 @@ def get_task(session: Session, *, owner_id: str, task_id: int) -> TaskRecord | N
 
 
 def task_version(session: Session, *, owner_id: str, task_id: int) -> int | None:
-    version: int | None = run(session, _VERSION, {"task_id": task_id, "owner_id": owner_id}).scalar_one_or_none()
+    version: int | None = run(session, VERSION, {"task_id": task_id, "owner_id": owner_id}).scalar_one_or_none()
     return version
 
 
@@ -312,12 +317,11 @@ def _update(shape: UpdateShape) -> Any:
     return with_subtasks_following(statement.values(changes).returning(*tasks.c))
 
 
-def update_task(
-    session: Session, *, owner_id: str, task_id: int, values: dict[str, Any], versions: tuple[int, ...] | None = None
-) -> TaskRecord | None:
-    """Apply `values` (a `completed` entry may be True, False or TOGGLE). None when no row matched.
-
-    A `parent_id` without a `list_id` puts the task in the parent's list."""
+def update_statement(
+    *, owner_id: str, task_id: Any, values: dict[str, Any], versions: tuple[int, ...] | None
+) -> tuple[Any, dict[str, Any]]:
+    """The UPDATE ... RETURNING that applies `values` (a `completed` entry may be True, False or
+    TOGGLE), and its parameters. A `parent_id` without a `list_id` puts the task in the parent's list."""
     fields = tuple(sorted(k for k in values if k != "completed"))
     list_from_parent = "list_id" not in values and values.get("parent_id") is not None
     statement = _update(UpdateShape(fields, values.get("completed"), versions is not None, list_from_parent))
@@ -326,6 +330,14 @@ def update_task(
         params["parent_ref"] = values["parent_id"]
     if versions is not None:
         params["versions"] = list(versions)
+    return statement, params
+
+
+def update_task(
+    session: Session, *, owner_id: str, task_id: int, values: dict[str, Any], versions: tuple[int, ...] | None = None
+) -> TaskRecord | None:
+    """Apply `values`. None when no row matched."""
+    statement, params = update_statement(owner_id=owner_id, task_id=task_id, values=values, versions=versions)
     row = write(session, statement, params).one_or_none()
     return None if row is None else to_record(row)
 
@@ -336,8 +348,9 @@ def tombstone(alias: Any = tasks) -> dict[str, Any]:
 
 
 @cache
-def _delete(by_version: bool) -> Any:
-    """The task and its subtasks become tombstones in one statement."""
+def delete_statement(by_version: bool) -> Any:
+    """The task and its subtasks become tombstones in one statement (sync reports them; pruned
+    after 30 days). The guard (owner, live, If-Match) is on the task; its subtasks go only when it does."""
     gone = update(tasks).where(*guarded(by_version)).values(tombstone()).returning(tasks.c.id).cte("gone")
     subtasks = update(tasks).where(*_owner(), tasks.c.parent_id == gone.c.id).values(tombstone()).cte("subtasks_gone")
     return select(gone.c.id).add_cte(subtasks).execution_options(**SERIALISED)
@@ -347,7 +360,7 @@ def delete_task(session: Session, *, owner_id: str, task_id: int, versions: tupl
     params: dict[str, Any] = {"task_id": task_id, "owner_id": owner_id}
     if versions is not None:
         params["versions"] = list(versions)
-    return run(session, _delete(versions is not None), params).first() is not None
+    return run(session, delete_statement(versions is not None), params).first() is not None
 
 
 _INFINITY: ColumnElement[Any] = literal_column("'infinity'::timestamptz")

@@ -4,16 +4,25 @@ from __future__ import annotations
 
 from typing import Annotated, Literal, get_args
 
-from fastapi import APIRouter, Body, Header, Query, Request, Response
+from fastapi import APIRouter, Body, Query, Request, Response
 from pydantic import AfterValidator
 
 from functions.api import urls
-from functions.api.deps import CurrentOwner, CursorKey, IfMatch, IfNoneMatch, TaskId, UserId, parse_etags, run_db
+from functions.api.deps import (
+    CurrentOwner,
+    CursorKey,
+    IdempotencyKey,
+    IfMatch,
+    IfNoneMatch,
+    TaskId,
+    UserId,
+    parse_etags,
+    run_db,
+)
 from functions.api.problems import problem_responses
-from shared.models.etag import ANY_ETAG, etag_of, version_in_etag
+from shared.models.etag import ANY_ETAG, accepted_versions, etag_of
 from shared.models.limits import (
     CURSOR_MAX,
-    IDEMPOTENCY_KEY_MAX,
     LIST_LIMIT_DEFAULT,
     LIST_LIMIT_MAX,
     ROW_ID_MAX,
@@ -53,10 +62,7 @@ def _versions(task_id: int, if_match: str | None) -> tuple[int, ...] | None:
 
     If-Match compares strongly: weak tags never match.
     """
-    tags = parse_etags(if_match, weak_matches=False)
-    if tags is None or ANY_ETAG in tags:
-        return None
-    return tuple(v for v in (version_in_etag(tag, task_id) for tag in tags) if v is not None)
+    return accepted_versions(parse_etags(if_match, weak_matches=False), task_id)
 
 
 # Routes return ready-made responses, serialised once straight from the records, not validated
@@ -191,16 +197,7 @@ async def create_task(
     user_id: UserId,
     owner: CurrentOwner,
     task_in: TaskCreate,
-    idempotency_key: Annotated[
-        str | None,
-        Header(
-            alias="Idempotency-Key",
-            min_length=1,
-            max_length=IDEMPOTENCY_KEY_MAX,
-            pattern=r"^[\x20-\x7e]+$",
-            description="Replays the first response for 24 hours instead of creating a second task.",
-        ),
-    ] = None,
+    idempotency_key: IdempotencyKey = None,
 ) -> Response:
     """Create a task for the caller."""
     body_hash = tasks.request_hash(await request.json()) if idempotency_key is not None else None
