@@ -151,7 +151,14 @@ async def _domain_error(request: Request, exc: Exception) -> Response:
     if errors is None and isinstance(exc, InvalidField):
         errors = [{"loc": ["body", exc.field], "msg": exc.message, "type": "value_error"}]
     return problem(
-        request, exc.status, exc.detail, slug=exc.slug, title=exc.title, headers=exc.headers, errors=errors, members=exc.members
+        request,
+        exc.status,
+        exc.detail,
+        slug=exc.slug,
+        title=exc.title,
+        headers=exc.headers,
+        errors=errors,
+        members=exc.members,
     )
 
 

@@ -58,6 +58,7 @@ class Driver:
             assert user.request("PATCH", f"/{task_id}", json=body).status_code == 200
         elif choice < 0.55:
             assert user.request("PUT", f"/{task_id}", json={"title": "replaced"}).status_code == 200
+            self.parents.pop(task_id, None)  # PUT's omitted parent_id is null: a subtask becomes top level
         elif choice < 0.65:
             assert user.request("PATCH", f"/{task_id}/complete").status_code == 200
         elif choice < 0.75:

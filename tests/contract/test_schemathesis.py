@@ -71,12 +71,7 @@ def _own_path(case: Any, subject: str = SUBJECT) -> None:
         # (requests without a token are the ignored_auth check's, and tests/security's).
         hypothesis.reject()
     if isinstance(case.body, dict) and not (meta is not None and meta.is_negative_at(ParameterLocation.BODY)):
-        # Ids in a body name the caller's own lists and tasks: a generated one names none of
-        # them, and the contract answers 422 (tests/api cover real ids, foreign and unknown ones).
-        # Valid data keeps the fields' shape: no list or parent, and after_id null (first).
-        case.body = {k: v for k, v in case.body.items() if k not in ("list_id", "parent_id")}
-        if "after_id" in case.body:
-            case.body["after_id"] = None
+        case.body = _without_generated_ids(case.body)
     if case.headers and "If-Match" in case.headers:
         # The same holds for ETags: a generated If-Match names no version the task ever had, and the
         # contract answers it with 412 (tests/api/test_conditional.py covers real tags).
@@ -93,9 +88,23 @@ def _reject_unsatisfiable_recurrence(case: Any) -> None:
     meta = getattr(case, "meta", None)
     if meta is None or not meta.generation.mode.is_positive or not isinstance(case.body, dict):
         return
-    if case.method == "PATCH" and "due_at" in case.body and case.body["due_at"] is None:
+    _reject_unsatisfiable_rule(case.body, patch=case.method == "PATCH")
+
+
+def _without_generated_ids(body: dict[str, Any]) -> dict[str, Any]:
+    """Ids in a body name the caller's own lists and tasks: a generated one names none of them, and
+    the contract answers 422 (tests/api cover real ids, foreign and unknown ones). Valid data keeps
+    the fields' shape: no list or parent, and after_id null (first)."""
+    body = {k: v for k, v in body.items() if k not in ("list_id", "parent_id")}
+    if "after_id" in body:
+        body["after_id"] = None
+    return body
+
+
+def _reject_unsatisfiable_rule(body: dict[str, Any], *, patch: bool) -> None:
+    if patch and "due_at" in body and body["due_at"] is None:
         hypothesis.reject()
-    rule = case.body.get("recurrence")
+    rule = body.get("recurrence")
     if rule is None:
         return
     from shared.recurrence import RuleError, normalize_rule
@@ -104,7 +113,7 @@ def _reject_unsatisfiable_recurrence(case: Any) -> None:
         normalize_rule(rule)
     except RuleError:
         hypothesis.reject()
-    if case.body.get("due_at") is None:
+    if body.get("due_at") is None:
         hypothesis.reject()
 
 
@@ -128,6 +137,12 @@ def _own_batch(case: Any) -> None:
             if ref in refs:
                 hypothesis.reject()
             refs.add(ref)
+        body = operation.get("body")
+        meta = getattr(case, "meta", None)
+        if isinstance(body, dict) and meta is not None and meta.generation.mode.is_positive:
+            # An operation's body means what the single route's does: the same ids and rules apply.
+            operation["body"] = _without_generated_ids(body)
+            _reject_unsatisfiable_rule(operation["body"], patch=operation.get("op") in ("update", "complete"))
 
 
 def _documented_query(case: Any) -> set[str]:
