@@ -11,5 +11,6 @@ local-api: $(STAMP) ## sam local start-api on 127.0.0.1:$(LOCAL_API_PORT) (embed
 lambda-base-image: $(STAMP) ## the Lambda base image for sam local: official if it can be had, else the stand-in (once)
 	$(PY) scripts/local_engine.py base-image
 
+# -n 0: one sam local (one engine, one port) serves the whole scenario, not one per xdist worker.
 test-sam-local: $(STAMP) ## the task contract through sam local, compared with the in-process handler
-	SAM_LOCAL_TESTS=1 $(PY) -m pytest tests/sam_local -p no:cacheprovider $(PYTEST_ARGS)
+	SAM_LOCAL_TESTS=1 $(PY) -m pytest tests/sam_local -n 0 -p no:cacheprovider $(PYTEST_ARGS)
