@@ -2,26 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any
+from pydantic import Field
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
-
+from shared.models.client_input import ClientInput
 from shared.models.lists import LIST
 from shared.models.task_input import RowId
 from shared.models.text import ListName
 
 
-class _ListInput(BaseModel):
+class _ListInput(ClientInput):
     """Unknown fields are rejected; the read-only fields a client read may be sent back and are ignored."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    @model_validator(mode="before")
-    @classmethod
-    def _drop_read_only(cls, data: Any) -> Any:
-        if isinstance(data, dict):
-            return {k: v for k, v in data.items() if k not in LIST_READ_ONLY_FIELDS}
-        return data
 
 
 class ListCreate(_ListInput):
@@ -41,3 +31,4 @@ class ListMove(_ListInput):
 
 
 LIST_READ_ONLY_FIELDS = frozenset(LIST.public_fields) - set(ListCreate.model_fields)
+_ListInput.read_only = LIST_READ_ONLY_FIELDS

@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated, Any, get_type_hints
+from typing import TYPE_CHECKING, Annotated, get_type_hints
 
 from pydantic import (
-    BaseModel,
-    ConfigDict,
     Field,
     StrictBool,
     ValidationInfo,
     create_model,
     field_validator,
-    model_validator,
 )
 
+from shared.models.client_input import ClientInput
 from shared.models.limits import ROW_ID_MAX
 from shared.models.priority import Priority
 from shared.models.recurrence import Recurrence, TimeZone
@@ -23,17 +21,8 @@ from shared.models.text import Description, Tags, Title
 from shared.models.times import DueAt
 
 
-class _TaskInput(BaseModel):
+class _TaskInput(ClientInput):
     """Unknown fields are rejected; the read-only fields a client read may be sent back and are ignored."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    @model_validator(mode="before")
-    @classmethod
-    def _drop_read_only(cls, data: Any) -> Any:
-        if isinstance(data, dict):
-            return {k: v for k, v in data.items() if k not in READ_ONLY_FIELDS}
-        return data
 
 
 # A list or task id in a body: a positive bigint (a JSON integer, never a string or a float).
@@ -80,6 +69,7 @@ class TaskReplace(TaskFields):
 # Where a task goes among its scope's (user, list, parent) tasks: not a stored field.
 PLACEMENT_FIELDS = frozenset({"after_id"})
 READ_ONLY_FIELDS = frozenset(PUBLIC_FIELDS) - set(TaskFields.model_fields)
+_TaskInput.read_only = READ_ONLY_FIELDS
 
 _UPDATE_DOC = "PATCH: only the fields sent change."
 if TYPE_CHECKING:
